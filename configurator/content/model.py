@@ -1,0 +1,164 @@
+"""The content pack as plain, immutable Python objects: what the loader produces and the engine runs."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from .expressions import Expression
+from .profile import ProfileSpec
+
+STAGES = ("segment", "solution", "pricing", "delivery", "approval")
+KINDS = ("hardware", "software", "service", "support")
+BILLINGS = ("one_time", "monthly", "yearly")
+
+
+@dataclass(frozen=True)
+class Price:
+    amount: Decimal
+    currency: str
+    per: str
+    billing: str
+
+
+@dataclass(frozen=True)
+class Module:
+    id: str
+    family: str
+    name: str
+    kind: str
+    description: str
+    price: Price
+    requires: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()
+    benefits: tuple[str, ...] = ()
+    file: str = ""
+    line: int | None = None
+
+    def describe(self) -> dict:
+        return {
+            "id": self.id, "family": self.family, "name": self.name, "kind": self.kind,
+            "description": self.description,
+            "price": {"amount": str(self.price.amount), "currency": self.price.currency,
+                      "per": self.price.per, "billing": self.price.billing},
+            "requires": list(self.requires), "excludes": list(self.excludes),
+            "benefits": list(self.benefits),
+        }
+
+
+@dataclass(frozen=True)
+class Family:
+    id: str
+    title: str
+    description: str
+    modules: tuple[str, ...]
+    file: str
+
+
+@dataclass(frozen=True)
+class Catalog:
+    families: dict[str, Family]
+    modules: dict[str, Module]
+    currency: str
+
+
+# --- conditions -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Test:
+    """One comparison of a fact with a value: `profile.sites: {gte: 5}`."""
+    path: str
+    op: str
+    value: Any
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class AllOf:
+    items: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    items: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    item: Condition
+
+
+Condition = Test | AllOf | AnyOf | Not
+ALWAYS = AllOf(())
+
+
+# --- actions ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Template:
+    """Text with {expression} placeholders, filled from facts when the rule fires."""
+    source: str
+    parts: tuple[str | Expression, ...]
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: str        # derive, include, recommend, exclude, discount, surcharge, require_approval,
+                     # service_level, team, note, warn
+    params: dict[str, Any]
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    ruleset: str
+    stage: str
+    description: str
+    priority: int
+    when: Condition
+    then: tuple[Action, ...]
+    file: str
+    line: int | None
+    order: int = 0   # position in the stage's file order, for ties in priority
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    id: str
+    stage: str
+    description: str
+    rules: tuple[Rule, ...]
+    file: str
+
+
+@dataclass(frozen=True)
+class RuleTest:
+    name: str
+    profile: dict
+    adjustments: tuple[dict, ...]
+    expect: dict
+    file: str
+    line: int | None
+
+
+@dataclass
+class ContentPack:
+    root: Path
+    version: str
+    catalog: Catalog
+    profile: ProfileSpec
+    rulesets: tuple[RuleSet, ...]
+    tests: tuple[RuleTest, ...]
+    proposals_dir: Path
+    files: dict[str, bytes] = field(repr=False, default_factory=dict)
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        return tuple(r for rs in self.rulesets for r in rs.rules)
+
+    def stage_rules(self, stage: str) -> list[Rule]:
+        """The stage's rules in firing order: higher priority first, ties in file order."""
+        rules = [r for r in self.rules if r.stage == stage]
+        return sorted(rules, key=lambda r: (-r.priority, r.order))

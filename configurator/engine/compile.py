@@ -1,0 +1,214 @@
+"""Translate rule conditions into durable-rules condition expressions.
+
+Every rule matches one fact, the "world": {profile, derived, solution, has}. Missing values are
+made explicit in `has` (one 0/1 flag per path that an `exists` test or a negation needs),
+because durable-rules' own `$nex` hangs in several positions and `$neq` is false on a missing
+value. Negations are pushed down to single tests (De Morgan) and replaced by the complementary
+operator or-ed with "has no value".
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..content.model import ALWAYS, AllOf, AnyOf, Condition, Not, Rule, Test
+from ..content.problems import Problem
+from ..content.regex import translate
+
+COMPLEMENT = {"lt": "gte", "lte": "gt", "gt": "lte", "gte": "lt"}
+DURABLE_OP = {"lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte", "ne": "$neq"}
+
+# Limits of durable-rules 2.0.28, measured (../shared/notes/durable-rules.md), with a margin.
+MAX_RULES_PER_STAGE = 4000          # 4,096 fails with error 106
+MAX_IDENTICAL_CONDITIONS = 250      # 257 identical conditions fail with error 108
+MAX_EQUALITY_VALUES = 500           # 513 distinct equality values on one attribute HANG
+MAX_RANGE_TESTS = 60                # 65 sibling comparisons on one attribute fail with 303
+MAX_WORLD_PROPERTIES = 240          # 253 properties in one fact fail with 302
+
+
+@dataclass
+class FlagRegistry:
+    """Short attribute names for "has a value" flags: has.f0, has.f1, ..."""
+    flags: dict[str, str] = field(default_factory=dict)
+
+    def flag(self, path: str) -> str:
+        if path not in self.flags:
+            self.flags[path] = f"f{len(self.flags)}"
+        return self.flags[path]
+
+
+class NotCompilable(ValueError):
+    def __init__(self, test: Test, message: str):
+        self.test = test
+        super().__init__(message)
+
+
+def nnf(cond: Condition, negate: bool = False) -> Condition:
+    """Negation normal form: `Not` only directly around a Test."""
+    if isinstance(cond, Not):
+        return nnf(cond.item, not negate)
+    if isinstance(cond, Test):
+        return Not(cond) if negate else cond
+    items = tuple(nnf(item, negate) for item in cond.items)
+    if isinstance(cond, AllOf):
+        return AnyOf(items) if negate else AllOf(items)
+    return AllOf(items) if negate else AnyOf(items)
+
+
+def compile_condition(cond: Condition, flags: FlagRegistry) -> dict:
+    """The durable expression for `cond` over the world fact."""
+    return _expr(nnf(cond), flags) or {"t": "w"}
+
+
+def _expr(cond: Condition, flags: FlagRegistry) -> dict | None:
+    if isinstance(cond, Test):
+        return _positive(cond, flags)
+    if isinstance(cond, Not):
+        return _negative(cond.item, flags)
+    parts = [p for p in (_expr(item, flags) for item in cond.items) if p is not None]
+    if isinstance(cond, AllOf):
+        if not parts:
+            return None         # always true; an empty $and would hang durable-rules
+        return parts[0] if len(parts) == 1 else {"$and": parts}
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else {"$or": parts}
+
+
+
+def _eq(path: str, value: Any) -> dict:
+    return {path: value}
+
+
+def _has(path: str, flags: FlagRegistry, present: bool) -> dict:
+    return {f"has.{flags.flag(path)}": 1 if present else 0}
+
+
+def _item(path: str, value: Any) -> dict:
+    return {"$iany": {path: {"$i": value}}}
+
+
+def _no_item(path: str, value: Any) -> dict:
+    return {"$iall": {path: {"$neq": {"$i": value}}}}
+
+
+def _any_of(parts: list[dict]) -> dict:
+    return parts[0] if len(parts) == 1 else {"$or": parts}
+
+
+def _all_of(parts: list[dict]) -> dict:
+    return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
+def _positive(test: Test, flags: FlagRegistry) -> dict:
+    path, op, value = test.path, test.op, test.value
+    if op == "eq":
+        return _eq(path, value)
+    if op in DURABLE_OP:
+        return {DURABLE_OP[op]: {path: value}}
+    if op == "in":
+        return _any_of([_eq(path, v) for v in value])
+    if op == "not_in":
+        return _all_of([{"$neq": {path: v}} for v in value])
+    if op == "contains":
+        return _item(path, value)
+    if op == "contains_any":
+        return _any_of([_item(path, v) for v in value])
+    if op == "contains_all":
+        return _all_of([_item(path, v) for v in value])
+    if op == "matches":
+        return {"$mt": {path: translate(value)}}
+    if op == "exists":
+        return _has(path, flags, bool(value))
+    raise NotCompilable(test, f"operator `{op}` is not supported")  # pragma: no cover
+
+
+def _negative(test: Test, flags: FlagRegistry) -> dict:
+    """`not test`: true when the fact has no value, or has one that fails the test."""
+    path, op, value = test.path, test.op, test.value
+    if op == "exists":
+        return _has(path, flags, not value)
+    missing = _has(path, flags, False)
+    if op == "eq":
+        inverse = {"$neq": {path: value}}
+    elif op == "ne":
+        inverse = _eq(path, value)
+    elif op in COMPLEMENT:
+        inverse = {DURABLE_OP[COMPLEMENT[op]]: {path: value}}
+    elif op == "in":
+        inverse = _all_of([{"$neq": {path: v}} for v in value])
+    elif op == "not_in":
+        inverse = _any_of([_eq(path, v) for v in value])
+    elif op == "contains":
+        inverse = _no_item(path, value)
+    elif op == "contains_any":
+        inverse = _all_of([_no_item(path, v) for v in value])
+    elif op == "contains_all":
+        inverse = _any_of([_no_item(path, v) for v in value])
+    else:
+        raise NotCompilable(test, f"`not` around `{op}` cannot be evaluated by the rules engine; "
+                                  "write the condition positively (e.g. `not_in: [...]`)")
+    return {"$or": [inverse, missing]}
+
+
+# --- limits ---------------------------------------------------------------------------------
+
+def _tests(cond: Condition):
+    if isinstance(cond, Test):
+        yield cond
+    elif isinstance(cond, Not):
+        yield from _tests(cond.item)
+    else:
+        for item in cond.items:
+            yield from _tests(item)
+
+
+def limit_problems(stage: str, rules: list[Rule], compiled: dict[str, dict]) -> list[Problem]:
+    """What in this stage durable-rules would crash, hang or refuse on, in a product manager's terms."""
+    problems: list[Problem] = []
+    if len(rules) > MAX_RULES_PER_STAGE:
+        first = rules[MAX_RULES_PER_STAGE]
+        problems.append(Problem(first.file, first.line, f"the {stage} stage has {len(rules)} rules; "
+                                f"the rules engine takes at most {MAX_RULES_PER_STAGE} per stage",
+                                "merge similar rules (use `in: [...]`) or move rules to another stage"))
+    same: Counter = Counter()
+    first_with: dict[str, Rule] = {}
+    for rule in rules:
+        key = repr(compiled[rule.id])
+        same[key] += 1
+        first_with.setdefault(key, rule)
+    for key, count in same.items():
+        if count > MAX_IDENTICAL_CONDITIONS:
+            rule = first_with[key]
+            problems.append(Problem(rule.file, rule.line, f"{count} rules in the {stage} stage have "
+                                    f"exactly the same `when` as `{rule.id}`; the rules engine "
+                                    f"takes at most {MAX_IDENTICAL_CONDITIONS}",
+                                    "merge them into fewer rules with more actions each"))
+    equal_values: dict[str, set] = defaultdict(set)
+    ranges: dict[str, set] = defaultdict(set)
+    where: dict[str, Rule] = {}
+    for rule in rules:
+        for test in _tests(rule.when):
+            where.setdefault(test.path, rule)
+            if test.op in ("eq", "in", "not_in", "ne", "contains", "contains_any", "contains_all"):
+                values = test.value if isinstance(test.value, list) else [test.value]
+                equal_values[test.path].update(repr(v) for v in values)
+            elif test.op in COMPLEMENT or test.op == "matches":
+                ranges[test.path].add((test.op, repr(test.value)))
+    for path, values in equal_values.items():
+        if len(values) > MAX_EQUALITY_VALUES:
+            rule = where[path]
+            problems.append(Problem(rule.file, rule.line, f"the {stage} stage compares {path} with "
+                                    f"{len(values)} different values; the rules engine hangs above "
+                                    f"{MAX_EQUALITY_VALUES}",
+                                    "derive a grouping fact first (e.g. derived.region) and test that"))
+    for path, tests in ranges.items():
+        if len(tests) > MAX_RANGE_TESTS:
+            rule = where[path]
+            problems.append(Problem(rule.file, rule.line, f"the {stage} stage has {len(tests)} different "
+                                    f"range or pattern tests on {path}; the rules engine fails "
+                                    f"above {MAX_RANGE_TESTS}",
+                                    "derive a band first (e.g. derived.size: small/medium/large) "
+                                    "and compare with that"))
+    return problems

@@ -1,0 +1,357 @@
+"""The staged pipeline: segment -> solution -> pricing -> delivery -> approval.
+
+Each stage's rules are one durable-rules ruleset over one "world" fact. When a rule fires, its
+actions are applied here in Python; when it derives a new fact value the world is re-asserted
+so the stage's other rules see it (forward chaining). Each rule fires at most once per
+configuration, which also guarantees that chaining ends.
+"""
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from typing import Any
+
+from ..content.expressions import Expression, ExpressionError, MissingFact, lookup, to_quantity
+from ..content.model import STAGES, Action, ContentPack, Rule, Template
+from ..content.problems import ContentError, Problem
+from ..pricing.money import number
+from . import solution as sol
+from .adjustments import MAX_QUANTITY, Adjustment
+from .compile import FlagRegistry, NotCompilable, compile_condition, limit_problems
+from .durable_adapter import DurableEngine
+
+MAX_WORLD_PROPERTIES = 240
+_shared_engine: DurableEngine | None = None
+
+
+def shared_engine() -> DurableEngine:
+    """One durable-rules host per process."""
+    global _shared_engine
+    if _shared_engine is None:
+        _shared_engine = DurableEngine()
+    return _shared_engine
+
+
+def compile_pack(pack: ContentPack) -> tuple[dict[str, dict[str, dict]], FlagRegistry, list[Problem]]:
+    """Durable rule definitions per stage, and every problem durable-rules would have with them."""
+    flags = FlagRegistry()
+    stages: dict[str, dict[str, dict]] = {}
+    problems: list[Problem] = []
+    for stage in STAGES:
+        rules = pack.stage_rules(stage)
+        compiled: dict[str, dict] = {}
+        for position, rule in enumerate(rules):
+            try:
+                expression = compile_condition(rule.when, flags)
+            except NotCompilable as exc:
+                problems.append(Problem(rule.file, exc.test.line or rule.line, str(exc),
+                                        "rewrite the condition without `not` around it"))
+                continue
+            # durable runs lower `pri` first: the firing order becomes the priority
+            compiled[rule.id] = {"all": [{"m": expression}], "pri": position}
+        problems += limit_problems(stage, rules, {k: v["all"][0]["m"] for k, v in compiled.items()})
+        stages[stage] = compiled
+    count = _leaf_count(pack.profile.fields) + len(flags.flags) + 40
+    if count > MAX_WORLD_PROPERTIES:
+        problems.append(Problem("rules/profile.yaml", None, f"profiles have about {count} facts; the "
+                                f"rules engine takes at most {MAX_WORLD_PROPERTIES} per profile",
+                                "declare fewer fields, or group them into lists"))
+    return stages, flags, problems
+
+
+def _leaf_count(fields: dict) -> int:
+    return sum(_leaf_count(f.fields) if f.fields and f.type == "object" else 1
+               for f in fields.values())
+
+
+class Pipeline:
+    """A content pack compiled for the rules engine; `configure` runs one profile through it."""
+
+    def __init__(self, pack: ContentPack, engine: DurableEngine | None = None):
+        self.pack = pack
+        self.engine = engine or shared_engine()
+        stages, self.flags, problems = compile_pack(pack)
+        if problems:
+            raise ContentError(problems)
+        self.rules = {rule.id: rule for rule in pack.rules}
+        self.order = {module: i for i, module in enumerate(
+            m for family in pack.catalog.families.values() for m in family.modules)}
+        self._rulesets: dict[str, str] = {}
+        try:
+            for stage, compiled in stages.items():
+                if compiled:
+                    self._rulesets[stage] = self.engine.register(f"{stage}-{pack.version}", compiled)
+        except Exception:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        for name in self._rulesets.values():
+            self.engine.unregister(name)
+        self._rulesets.clear()
+
+    def configure(self, profile: dict, adjustments: list[Adjustment] = ()) -> dict:
+        """The configuration document for a validated profile and parsed adjustments."""
+        run = Evaluation(self, profile, list(adjustments))
+        for stage in STAGES:
+            run.stage = stage
+            if stage in self._rulesets:
+                self.engine.evaluate(self._rulesets[stage], run.world(), run.fire)
+            run.end_stage()
+        return run.document()
+
+
+class Evaluation:
+    """One profile's way through the pipeline: what fired and everything the actions asked for."""
+
+    def __init__(self, pipeline: Pipeline, profile: dict, adjustments: list[Adjustment]):
+        self.pipeline = pipeline
+        self.catalog = pipeline.pack.catalog
+        self.profile = profile
+        self.adjustments = adjustments
+        self.stage = STAGES[0]
+        self.derived: dict[str, Any] = {}
+        self.fired: list[dict] = []
+        self.fired_ids: set[str] = set()
+        self.includes: list[sol.Request] = []
+        self.excludes: list[sol.Request] = []
+        self.recommends: list[sol.Request] = []
+        self.changes: list[sol.PriceChange] = []
+        self.approvals: list[tuple[str, sol.Reason]] = []
+        self.service_level: dict[str, Any] = {}
+        self.team: dict[str, dict] = {}
+        self.notes: list[dict] = []
+        self.warnings: list[sol.Reason] = []
+        self.solution_facts = sol.empty_facts()
+        self.solution: sol.Solution | None = None
+        self._clean_profile = _clean(profile)
+
+    # --- facts ---------------------------------------------------------------------------
+    def facts(self) -> dict:
+        return {"profile": self.profile, "derived": self.derived, "solution": self.solution_facts}
+
+    def world(self) -> dict:
+        facts = self.facts()
+        has = {flag: int(_has_value(facts, path)) for path, flag in self.pipeline.flags.flags.items()}
+        return {"profile": self._clean_profile, "derived": _clean(self.derived),
+                "solution": _clean(self.solution_facts), "has": has}
+
+    # --- firing --------------------------------------------------------------------------
+    def fire(self, rule_id: str) -> dict | None:
+        """Apply a rule's actions; returns the new world when a derived fact changed."""
+        if rule_id in self.fired_ids:
+            return None
+        self.fired_ids.add(rule_id)
+        rule = self.pipeline.rules[rule_id]
+        entry: dict[str, Any] = {"rule": rule.id, "ruleset": rule.ruleset, "stage": rule.stage}
+        changed = False
+        for action in rule.then:
+            changed |= self._apply(rule, action, entry)
+        self.fired.append(entry)
+        return self.world() if changed else None
+
+    def _apply(self, rule: Rule, action: Action, entry: dict) -> bool:
+        p, kind = action.params, action.kind
+        facts = self.facts()
+        if kind == "derive":
+            changed = False
+            for name, value in p["values"].items():
+                if isinstance(value, Expression):
+                    value = self._number(value, rule, f"derived.{name}")
+                    if value is None:
+                        continue
+                entry.setdefault("derived", {})[name] = value
+                if self.derived.get(name, _UNSET) != value:
+                    self.derived[name] = value
+                    changed = True
+            return changed
+        reason = sol.Reason(rule.id, self._text(p.get("reason"), rule, facts))
+        if kind == "include":
+            quantity = self._quantity(p["quantity"], rule, p["module"])
+            self.includes.append(sol.Request(p["module"], reason, quantity))
+        elif kind == "exclude":
+            self.excludes.append(sol.Request(p["module"], reason))
+        elif kind == "recommend":
+            self.recommends.append(sol.Request(p["module"], reason))
+        elif kind in ("discount", "surcharge"):
+            key = "percent" if "percent" in p else "amount"
+            value = self._number(p[key], rule, f"{kind} {key}")
+            if value is not None:
+                self.changes.append(sol.PriceChange(kind, p["applies_to"], reason,
+                                                    **{key: Decimal(str(value))}))
+        elif kind == "require_approval":
+            self.approvals.append((p["role"], reason))
+        elif kind == "service_level":
+            self.service_level.update(p["values"])
+        elif kind == "team":
+            member = dict(p["member"])
+            role = member["role"]
+            self.team[role] = {**self.team.get(role, {}), **member, "rule": rule.id}
+        elif kind == "note":
+            self.notes.append({"section": p["section"], "text": self._text(p["text"], rule, facts),
+                               "rule": rule.id})
+        elif kind == "warn":
+            self.warnings.append(sol.Reason(rule.id, self._text(p["text"], rule, facts)))
+        return False
+
+    def _number(self, expr: Expression, rule: Rule, what: str) -> int | float | None:
+        try:
+            value = expr.evaluate(self.facts())
+        except (MissingFact, ExpressionError) as exc:
+            self.warnings.append(sol.Reason(rule.id, f"{what} not computed: {exc}"))
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                (isinstance(value, float) and not math.isfinite(value)):
+            self.warnings.append(sol.Reason(rule.id, f"{what} gave {value!r}, not a number"))
+            return None
+        return int(value) if float(value).is_integer() and abs(value) < 1e15 else value
+
+    def _quantity(self, expr: Expression, rule: Rule, module: str) -> int:
+        value = self._number(expr, rule, f"quantity of {module}")
+        if value is None:
+            return 1
+        try:
+            quantity = to_quantity(value, expr.source)
+        except ExpressionError as exc:
+            self.warnings.append(sol.Reason(rule.id, str(exc)))
+            return 1
+        if quantity > MAX_QUANTITY:
+            self.warnings.append(sol.Reason(rule.id, f"quantity of {module} capped at {MAX_QUANTITY}"))
+            return MAX_QUANTITY
+        return quantity
+
+    def _text(self, template: Template | None, rule: Rule, facts: dict) -> str:
+        if template is None or not template.parts:
+            return rule.description or rule.id
+        out = []
+        for part in template.parts:
+            if isinstance(part, Expression):
+                try:
+                    out.append(_format(part.evaluate(facts)))
+                except (MissingFact, ExpressionError, TypeError):
+                    out.append("(unknown)")
+            else:
+                out.append(part)
+        return "".join(out)
+
+    # --- stage ends ----------------------------------------------------------------------
+    def end_stage(self) -> None:
+        if self.stage == "solution":
+            self._apply_module_adjustments()
+        if self.stage == "pricing":
+            self._apply_discount_adjustments()
+        self.solution = sol.build(self.catalog, self.pipeline.order, self.includes, self.excludes,
+                                  self.recommends, self.changes, [role for role, _ in self.approvals])
+        self.solution_facts = self.solution.facts
+
+    def _adjustment_reason(self, adj: Adjustment, default: str) -> sol.Reason:
+        text = default + (f": {adj.reason}" if adj.reason else "")
+        return sol.Reason(adj.rule, text)
+
+    def _apply_module_adjustments(self) -> None:
+        for adj in self.adjustments:
+            if adj.action == "accept":
+                self.includes.append(sol.Request(adj.module, self._adjustment_reason(
+                    adj, "Recommendation accepted by the solution lead")))
+            elif adj.action == "add":
+                self.includes.append(sol.Request(adj.module, self._adjustment_reason(
+                    adj, "Added by the solution lead"), adj.quantity or 1,
+                    exact=adj.quantity is not None))
+            elif adj.action == "remove":
+                self.excludes.append(sol.Request(adj.module, self._adjustment_reason(
+                    adj, "Removed by the solution lead")))
+            elif adj.action == "quantity":
+                self.includes.append(sol.Request(adj.module, self._adjustment_reason(
+                    adj, f"Quantity set to {adj.quantity} by the solution lead"), adj.quantity,
+                    exact=True))
+            else:
+                continue
+            self.fired.append({"rule": adj.rule, "ruleset": "adjustments", "stage": "solution",
+                               "adjustment": adj.as_dict()})
+
+    def _apply_discount_adjustments(self) -> None:
+        for adj in self.adjustments:
+            if adj.action == "discount":
+                self.changes.append(sol.PriceChange("discount", adj.applies_to or "total",
+                                                    self._adjustment_reason(
+                                                        adj, "Discount granted by the solution lead"),
+                                                    percent=adj.percent))
+                self.fired.append({"rule": adj.rule, "ruleset": "adjustments", "stage": "pricing",
+                                   "adjustment": adj.as_dict()})
+
+    # --- the document --------------------------------------------------------------------
+    def document(self) -> dict:
+        solution = self.solution
+        assert solution is not None
+        approvals: dict[str, list[dict]] = {}
+        for role, reason in self.approvals:
+            reasons = approvals.setdefault(role, [])
+            if reason.as_dict() not in reasons:
+                reasons.append(reason.as_dict())
+        if solution.conflicts:
+            status = "conflict"
+        elif approvals:
+            status = "approval_required"
+        else:
+            status = "ok"
+        totals = {key: number(value) for key, value in solution.totals.items()}
+        totals["currency"] = self.catalog.currency
+        warnings = [w.as_dict() for w in self.warnings + solution.warnings]
+        return {
+            "status": status,
+            "content_version": self.pipeline.pack.version,
+            "derived": dict(self.derived),
+            "lines": [sol.line_document(line, self.catalog) for line in solution.lines],
+            "recommendations": solution.recommendations,
+            "exclusions": solution.exclusions,
+            "approvals": [{"role": role, "reasons": reasons} for role, reasons in approvals.items()],
+            "service_level": dict(self.service_level),
+            "team": list(self.team.values()),
+            "notes": self.notes,
+            "warnings": warnings,
+            "conflicts": solution.conflicts,
+            "totals": totals,
+            "fired": self.fired,
+        }
+
+
+_UNSET = object()
+
+
+def _has_value(facts: dict, path: str) -> bool:
+    try:
+        value = lookup(facts, path)
+    except MissingFact:
+        return False
+    return not (isinstance(value, (list, dict, str)) and len(value) == 0)
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.2f}".rstrip("0").rstrip(".") if not value.is_integer() else f"{int(value):,}"
+    if isinstance(value, Decimal):
+        return _format(float(value))
+    if isinstance(value, list):
+        return ", ".join(_format(v) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _clean(value: Any) -> Any:
+    """Values as durable-rules can take them: no Decimal, no exponent floats, no NUL."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_clean(v) for v in value if v is not None]
+    if isinstance(value, Decimal):
+        value = float(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return 0
+        if value.is_integer() and abs(value) < 1e15:
+            return int(value)
+        return 0.0 if abs(value) < 1e-4 else round(value, 6)
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    return value

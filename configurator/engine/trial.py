@@ -1,0 +1,102 @@
+"""Trial-run new content in a child process before it is used.
+
+durable-rules can hang (holding the GIL) or crash the whole process on inputs the content check
+cannot fully predict. The child compiles the pack and configures every rule-test profile and a
+minimal profile; the parent waits with a timeout. Run as `python -m configurator.engine.trial DIR`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from typing import Any
+
+from ..content.model import ContentPack
+from ..content.problems import Problem
+
+TIMEOUT_SECONDS = 60
+
+
+def trial_run(pack: ContentPack, timeout: float = TIMEOUT_SECONDS) -> list[Problem]:
+    """Problems found by running `pack` in a child process (empty when all went well)."""
+    where = str(pack.root)
+    try:
+        done = subprocess.run([sys.executable, "-m", "configurator.engine.trial", where],
+                              capture_output=True, text=True, timeout=timeout,
+                              env={**os.environ, "PYTHONHASHSEED": "0"})
+    except subprocess.TimeoutExpired:
+        return [Problem("rules/", None, f"the rules engine did not finish a trial run within "
+                        f"{timeout:.0f} s (it hangs on this content)",
+                        "look for a condition with hundreds of values on one field, or a very "
+                        "complex regular expression, in the rules changed last")]
+    if done.returncode < 0:
+        name = signal.Signals(-done.returncode).name
+        return [Problem("rules/", None, f"the rules engine crashed ({name}) during a trial run",
+                        "undo the last rule change and report it with the file attached")]
+    try:
+        report = json.loads(done.stdout.strip().splitlines()[-1])
+    except (json.JSONDecodeError, IndexError):
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        return [Problem("rules/", None, "the trial run failed: " + " | ".join(tail))]
+    if report.get("version") not in (None, pack.version):
+        return [Problem("rules/", None, "the content changed while it was being tried",
+                        "save all files, then reload again")]
+    return [Problem(**p) for p in report["problems"]]
+
+
+def minimal_profile(fields: dict) -> dict:
+    """The smallest profile the declaration accepts: required fields with their lowest values."""
+    out: dict[str, Any] = {}
+    for name, spec in fields.items():
+        if not spec.required:
+            continue
+        if spec.type == "object":
+            out[name] = minimal_profile(spec.fields)
+        elif spec.type == "enum":
+            out[name] = spec.values[0]
+        elif spec.type in ("integer", "number"):
+            out[name] = int(spec.min) if spec.min is not None else 0
+        elif spec.type == "boolean":
+            out[name] = False
+        elif spec.type == "date":
+            out[name] = "2000-01-01"
+        elif spec.type == "list":
+            out[name] = []
+        else:
+            out[name] = "Trial"
+    return out
+
+
+def _child(root: str) -> dict:
+    from ..content.pack import check_pack
+    from ..content.problems import ContentError
+    from ..content.profile import ProfileInvalid
+    from .adjustments import AdjustmentInvalid, parse_adjustments
+    from .pipeline import Pipeline
+
+    pack, problems = check_pack(root)
+    if pack is None:
+        return {"version": None, "problems": [p.as_dict() for p in problems if p.severity == "error"]}
+    try:
+        pipeline = Pipeline(pack)
+    except ContentError as exc:
+        return {"version": pack.version, "problems": [p.as_dict() for p in exc.problems]}
+    found = []
+    cases = [("a minimal profile", minimal_profile(pack.profile.fields), [], "rules/profile.yaml", None)]
+    cases += [(f"test `{t.name}`", t.profile, list(t.adjustments), t.file, t.line) for t in pack.tests]
+    for name, profile, adjustments, file, line in cases:
+        try:
+            pipeline.configure(pack.profile.validate(profile),
+                               parse_adjustments(adjustments, pack.catalog))
+        except (ProfileInvalid, AdjustmentInvalid) as exc:
+            found.append(Problem(file, line, f"{name} is not valid: {exc}").as_dict())
+        except Exception as exc:  # the trial exists to report exactly these
+            found.append(Problem(file, line, f"configuring {name} failed: {exc}",
+                                 "check the rules this profile triggers").as_dict())
+    return {"version": pack.version, "problems": found}
+
+
+if __name__ == "__main__":
+    print(json.dumps(_child(sys.argv[1])))

@@ -1,0 +1,101 @@
+"""Plain service functions shared by the CLI, the REST API, the web forms and the tests.
+
+Nothing here knows Flask or SQLAlchemy: callers pass plain values and get plain values or
+domain exceptions back (ProfileInvalid, AdjustmentInvalid, ContentError).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .content.pack import check_pack, content_root
+from .content.problems import ContentError, Problem
+from .content.model import ContentPack
+from .engine.adjustments import parse_adjustments
+from .engine.pipeline import Pipeline
+from .engine.trial import trial_run
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ContentStatus:
+    """What the service is serving, and what happened at the last load attempt."""
+    root: str
+    version: str | None
+    ok: bool
+    problems: list[Problem] = field(default_factory=list)
+    loaded_at: float | None = None
+
+    def as_dict(self) -> dict:
+        return {"root": self.root, "version": self.version, "ok": self.ok,
+                "loaded_at": self.loaded_at,
+                "problems": [p.as_dict() for p in self.problems]}
+
+
+class Content:
+    """The content pack being served and its compiled pipeline.
+
+    A new pack replaces the serving one only after it passes `check` and a trial run in a
+    subprocess; otherwise the last good pack keeps serving and `status` reports why.
+    """
+
+    def __init__(self, root: str | Path | None = None, trial: bool = True):
+        self.root = content_root(root)
+        self.trial = trial
+        self._lock = threading.Lock()
+        self.pipeline: Pipeline | None = None
+        self.status = ContentStatus(str(self.root), None, False)
+
+    @property
+    def pack(self) -> ContentPack:
+        if self.pipeline is None:
+            raise ContentError(self.status.problems)
+        return self.pipeline.pack
+
+    def load(self) -> ContentStatus:
+        """(Re)load the pack from disk; keeps the serving pipeline when the new pack is broken."""
+        import time
+        with self._lock:
+            pack, problems = check_pack(self.root)
+            if pack is not None and self.pipeline is not None and pack.version == self.pipeline.pack.version:
+                self.status = ContentStatus(str(self.root), pack.version, True, problems, time.time())
+                return self.status
+            if pack is not None and self.trial:
+                problems = problems + trial_run(pack)
+                if any(p.severity == "error" for p in problems):
+                    pack = None
+            if pack is not None:
+                try:
+                    pipeline = Pipeline(pack)
+                except ContentError as exc:
+                    problems, pipeline = problems + exc.problems, None
+                if pipeline is not None:
+                    old, self.pipeline = self.pipeline, pipeline
+                    if old is not None:
+                        old.close()
+                    self.status = ContentStatus(str(self.root), pack.version, True, problems,
+                                                time.time())
+                    log.info("content %s loaded from %s", pack.version, self.root)
+                    return self.status
+            serving = self.pipeline.pack.version if self.pipeline else None
+            self.status = ContentStatus(str(self.root), serving, False, problems, time.time())
+            for problem in problems:
+                log.error("content not loaded: %s", problem)
+            return self.status
+
+
+def configure(content: Content | Pipeline, profile: Any, adjustments: Any = ()) -> dict:
+    """Validate a profile and adjustments and return the configuration document.
+
+    Raises ProfileInvalid / AdjustmentInvalid naming each bad field.
+    """
+    pipeline = content.pipeline if isinstance(content, Content) else content
+    if pipeline is None:
+        raise ContentError(content.status.problems if isinstance(content, Content) else [])
+    clean = pipeline.pack.profile.validate(profile)
+    changes = parse_adjustments(adjustments, pipeline.pack.catalog)
+    return pipeline.configure(clean, changes)
