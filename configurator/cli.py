@@ -1,0 +1,232 @@
+"""The `configurator` command: check, test, configure, serve and database administration."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .content.pack import check_pack, content_root
+from .content.problems import ContentError, Problem
+from .content.profile import ProfileInvalid
+from .content.yamlfile import YamlSyntaxError, plain, read_yaml
+from .engine.adjustments import AdjustmentInvalid
+
+EXIT_CONTENT = 1     # the content pack is broken
+EXIT_INPUT = 2       # the profile or adjustments given are not valid
+
+
+def _pack_or_exit(ctx: click.Context):
+    pack, problems = check_pack(ctx.obj["content"])
+    if pack is None:
+        _print_problems(problems)
+        raise SystemExit(EXIT_CONTENT)
+    return pack
+
+
+def _print_problems(problems: list[Problem]) -> None:
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    errors = sum(p.severity == "error" for p in problems)
+    warnings = len(problems) - errors
+    if errors:
+        click.echo(f"{errors} error(s), {warnings} warning(s): the content pack cannot be used.",
+                   err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--content", type=click.Path(file_okay=False, path_type=Path), default=None,
+              envvar="CONFIGURATOR_CONTENT",
+              help="Content pack directory (catalog/, rules/, proposals/). "
+                   "Default: $CONFIGURATOR_CONTENT, else the demo pack.")
+@click.pass_context
+def cli(ctx: click.Context, content: Path | None) -> None:
+    """Rules-driven solution configurator."""
+    ctx.ensure_object(dict)
+    ctx.obj["content"] = content
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--no-trial", is_flag=True, help="Skip the trial run of the rules engine.")
+@click.pass_context
+def check(ctx: click.Context, fmt: str, no_trial: bool) -> None:
+    """Validate the content pack: every problem with file:line and how to fix it."""
+    from .engine.pipeline import compile_pack
+    from .engine.trial import trial_run
+
+    pack, problems = check_pack(ctx.obj["content"])
+    if pack is not None:
+        problems = problems + compile_pack(pack)[2]
+        if not no_trial and not any(p.severity == "error" for p in problems):
+            problems = problems + trial_run(pack)
+    errors = [p for p in problems if p.severity == "error"]
+    if fmt == "json":
+        click.echo(json.dumps({"ok": not errors, "root": str(content_root(ctx.obj["content"])),
+                               "version": pack.version if pack else None,
+                               "problems": [p.as_dict() for p in problems]}, indent=2))
+    elif errors:
+        _print_problems(problems)
+    else:
+        for problem in problems:
+            click.echo(str(problem))
+        stages = {r.stage for r in pack.rules}
+        click.echo(f"OK: content {pack.version}: {len(pack.catalog.modules)} modules in "
+                   f"{len(pack.catalog.families)} families, {len(pack.rules)} rules in "
+                   f"{len(stages)} stages, {len(pack.tests)} rule tests.")
+    raise SystemExit(EXIT_CONTENT if errors else 0)
+
+
+@cli.command("test")
+@click.option("-k", "select", default=None, help="Run only tests whose name contains this text.")
+@click.option("-v", "--verbose", is_flag=True, help="List passing tests too.")
+@click.pass_context
+def test_command(ctx: click.Context, select: str | None, verbose: bool) -> None:
+    """Run the example customers in rules/tests/ and show every difference."""
+    from .engine.pipeline import Pipeline
+    from .engine.ruletests import run_rule_tests
+
+    pack = _pack_or_exit(ctx)
+    pipeline = _pipeline_or_exit(pack)
+    results = run_rule_tests(pipeline, select=select)
+    failed = [r for r in results if not r.passed]
+    for result in results:
+        where = f"{result.test.file}:{result.test.line}"
+        if result.passed:
+            if verbose:
+                click.echo(f"PASS  {result.test.name}  ({where})")
+            continue
+        click.echo(f"FAIL  {result.test.name}  ({where})")
+        for difference in result.differences:
+            click.echo(f"      - {difference}")
+    click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    raise SystemExit(1 if failed else 0)
+
+
+def _pipeline_or_exit(pack):
+    from .engine.pipeline import Pipeline
+    try:
+        return Pipeline(pack)
+    except ContentError as exc:
+        _print_problems(exc.problems)
+        raise SystemExit(EXIT_CONTENT)
+
+
+def read_profile_file(path: Path) -> tuple[Any, Any]:
+    """(profile, adjustments) from a YAML or JSON file holding a profile, or {profile, adjustments}."""
+    try:
+        data = plain(read_yaml(path))
+    except YamlSyntaxError as exc:
+        where = f"{path}:{exc.line}" if exc.line else str(path)
+        raise click.ClickException(f"{where}: {exc.message}") from None
+    if isinstance(data, dict) and isinstance(data.get("profile"), dict):
+        extra = set(data) - {"profile", "adjustments"}
+        if extra:
+            raise click.ClickException(f"{path}: unknown top-level key(s) {', '.join(sorted(extra))}; "
+                                       "expected a profile, or `profile:` and `adjustments:`")
+        return data["profile"], data.get("adjustments") or []
+    return data, []
+
+
+@cli.command()
+@click.argument("profile_file", metavar="PROFILE.yaml",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print exactly the configuration document.")
+@click.option("--adjustments", "adjustments_file", default=None,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="YAML/JSON list of adjustments to apply.")
+@click.pass_context
+def configure(ctx: click.Context, profile_file: Path, as_json: bool,
+              adjustments_file: Path | None) -> None:
+    """Configure a solution for the profile in PROFILE.yaml."""
+    from .services import configure as run_configure
+
+    profile, adjustments = read_profile_file(profile_file)
+    if adjustments_file is not None:
+        try:
+            adjustments = plain(read_yaml(adjustments_file))
+        except YamlSyntaxError as exc:
+            raise click.ClickException(f"{adjustments_file}:{exc.line}: {exc.message}") from None
+    pack = _pack_or_exit(ctx)
+    pipeline = _pipeline_or_exit(pack)
+    try:
+        document = run_configure(pipeline, profile, adjustments)
+    except (ProfileInvalid, AdjustmentInvalid) as exc:
+        prefix = "profile." if isinstance(exc, ProfileInvalid) else ""
+        for field, messages in exc.errors.items():
+            click.echo(f"{profile_file}: {prefix}{field}: {' '.join(messages)}", err=True)
+        raise SystemExit(EXIT_INPUT)
+    if as_json:
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    else:
+        click.echo(summary(document, profile.get("name", "") if isinstance(profile, dict) else ""))
+
+
+def _money(amount: float | int, currency: str = "") -> str:
+    text = f"{amount:,.2f}"
+    return f"{text} {currency}".strip()
+
+
+def summary(doc: dict, customer: str) -> str:
+    """A configuration as a solution lead reads it in a terminal."""
+    cur = doc["totals"]["currency"]
+    out = [f"{customer}: status {doc['status']}  (content {doc['content_version']})"]
+    if doc["derived"]:
+        out.append("Derived: " + ", ".join(f"{k}={v}" for k, v in doc["derived"].items()))
+    out.append("")
+    out.append("Lines")
+    for line in doc["lines"]:
+        discount = f"  -{line['discount_percent']}%" if line["discount_percent"] > 0 else (
+            f"  +{-line['discount_percent']}%" if line["discount_percent"] < 0 else "")
+        out.append(f"  {line['module']:<28} {line['quantity']:>6} x {_money(line['unit_price'])} "
+                   f"{line['billing']}{discount}  = {_money(line['total'], cur)}")
+        for reason in line["reasons"]:
+            out.append(f"      because {reason['text']}  [{reason['rule']}]")
+        for change in line["discounts"]:
+            out.append(f"      {change['kind']} {change['percent']}%: {change['text']}  [{change['rule']}]")
+    sections = [("Recommendations", doc["recommendations"], "reasons"),
+                ("Exclusions", doc["exclusions"], "reasons")]
+    for title, items, key in sections:
+        if items:
+            out += ["", title]
+            for item in items:
+                out.append(f"  {item['module']}")
+                for reason in item[key]:
+                    out.append(f"      because {reason['text']}  [{reason['rule']}]")
+                for reason in item.get("overrides", []):
+                    out.append(f"      overrides: {reason['text']}  [{reason['rule']}]")
+    if doc["conflicts"]:
+        out += ["", "Conflicts"]
+        out += [f"  ! {c['message']}" for c in doc["conflicts"]]
+    if doc["approvals"]:
+        out += ["", "Approvals required"]
+        for approval in doc["approvals"]:
+            reasons = "; ".join(r["text"] for r in approval["reasons"])
+            out.append(f"  {approval['role']}: {reasons}")
+    if doc["service_level"]:
+        out += ["", "Service level: " + ", ".join(f"{k}={v}" for k, v in doc["service_level"].items())]
+    if doc["team"]:
+        out.append("Team: " + ", ".join(m["role"] for m in doc["team"]))
+    if doc["warnings"]:
+        out += ["", "Warnings"] + [f"  {w['text']}  [{w['rule']}]" for w in doc["warnings"]]
+    t = doc["totals"]
+    out += ["", f"Totals ({cur}): one-time {_money(t['one_time'])} | monthly {_money(t['monthly'])} | "
+                f"yearly {_money(t['yearly'])} | annual recurring {_money(t['annual_recurring'])} | "
+                f"first year {_money(t['first_year'])}"]
+    return "\n".join(out)
+
+
+def _register_extensions() -> None:
+    from .store.commands import register
+    register(cli)
+
+
+def main(argv: list[str] | None = None) -> None:
+    _register_extensions()
+    cli.main(args=argv, prog_name="configurator")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(sys.argv[1:])

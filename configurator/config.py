@@ -1,0 +1,96 @@
+"""Settings for the web service: defaults, then the environment, then an override dict (tests).
+
+Nothing here builds anything; `load_config()` returns a plain dict that `create_app` and the CLI
+read. Environment variables:
+
+| variable | setting | default |
+|---|---|---|
+| `DATABASE_URL` | the database | SQLite file `<repo>/var/configurator.db` |
+| `CONFIGURATOR_CONTENT` | the content pack directory | the repository's demo pack |
+| `SECRET_KEY` | Flask's signing key | generated once into `<repo>/var/secret_key` |
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+VAR_DIR = REPO_ROOT / "var"
+DEFAULT_DATABASE_URL = f"sqlite:///{VAR_DIR / 'configurator.db'}"
+
+DEFAULTS: dict[str, Any] = {
+    "DATABASE_URL": DEFAULT_DATABASE_URL,
+    # A content pack directory, or None for CONFIGURATOR_CONTENT / the demo pack.
+    "CONFIGURATOR_CONTENT": None,
+    # Trial-run new content in a subprocess before serving it (off only in fast tests).
+    "CONTENT_TRIAL": True,
+    "SECRET_KEY": None,
+    # Request bodies above this size get 413.
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    # Seconds a client should wait before retrying a 503.
+    "RETRY_AFTER": 30,
+    # flask-smorest / OpenAPI
+    "API_TITLE": "Solution configurator",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/api/v1",
+    "OPENAPI_JSON_PATH": "openapi.json",
+    "OPENAPI_SWAGGER_UI_PATH": "docs",
+    "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
+    "OPENAPI_REDOC_PATH": "redoc",
+    "OPENAPI_REDOC_URL": "https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js",
+}
+
+
+def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The settings the environment gives (only those that are set)."""
+    environ = os.environ if environ is None else environ
+    out: dict[str, Any] = {}
+    if environ.get("DATABASE_URL"):
+        out["DATABASE_URL"] = environ["DATABASE_URL"]
+    if environ.get("CONFIGURATOR_CONTENT"):
+        out["CONFIGURATOR_CONTENT"] = environ["CONFIGURATOR_CONTENT"]
+    if environ.get("SECRET_KEY"):
+        out["SECRET_KEY"] = environ["SECRET_KEY"]
+    return out
+
+
+def load_config(overrides: Mapping[str, Any] | None = None,
+                environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Defaults, then the environment, then `overrides`."""
+    config = dict(DEFAULTS)
+    config.update(from_env(environ))
+    config.update(overrides or {})
+    config["DATABASE_URL"] = normalise_database_url(config["DATABASE_URL"])
+    return config
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the common `postgres://` and `postgresql://` spellings; we drive psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def persistent_secret_key(folder: Path = VAR_DIR) -> str:
+    """A secret key generated once and kept in `folder/secret_key`, so every worker and every
+    restart signs with the same key when SECRET_KEY is not set."""
+    path = folder / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(secrets.token_hex(32))
+    try:
+        os.link(tmp, path)  # atomic: the first worker's key wins, complete or not at all
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return path.read_text().strip()

@@ -1,0 +1,109 @@
+"""The database adapter: engines, sessions, and the session per request.
+
+SQLite (the default) gets WAL, foreign keys and a busy timeout, and SQLAlchemy emits BEGIN itself
+so that savepoints and transactional DDL work. A write transaction on SQLite starts with
+`BEGIN IMMEDIATE` (see `begin_write`): it takes the write lock up front, so two writers queue on
+the busy timeout instead of failing when one's read snapshot goes stale.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import flask
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+EXTENSION = "configurator.db"
+WRITE_OPTION = "configurator_write"
+SQLITE_BUSY_TIMEOUT_S = 30
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for `url`; creates the folder of a SQLite file."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_engine(url, **kwargs)
+    database = parsed.database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+    connect_args = kwargs.pop("connect_args", {})
+    connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_S)
+    connect_args.setdefault("check_same_thread", False)
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
+    event.listen(engine, "connect", _sqlite_connect)
+    event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def _sqlite_connect(dbapi_connection: Any, record: Any) -> None:
+    dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (see _sqlite_begin)
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
+    finally:
+        cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    write = connection.get_execution_options().get(WRITE_OPTION)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def begin_write(session: Session) -> None:
+    """Start the session's transaction as a write transaction.
+
+    Call it before the first query of a unit of work that writes. On SQLite it takes the write
+    lock at once; elsewhere it is a no-op. Does nothing when the transaction has begun already.
+    """
+    if not session.in_transaction():
+        session.connection(execution_options={WRITE_OPTION: True})
+
+
+class Database:
+    """One engine and its session factory."""
+
+    def __init__(self, url: str, **engine_kwargs: Any):
+        self.url = url
+        self.engine = make_engine(url, **engine_kwargs)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def backend(self) -> str:
+        return self.engine.dialect.name
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def init_app(app: flask.Flask) -> Database:
+    db = Database(app.config["DATABASE_URL"])
+    app.extensions[EXTENSION] = db
+    app.teardown_appcontext(_close_session)
+    return db
+
+
+def database() -> Database:
+    return flask.current_app.extensions[EXTENSION]
+
+
+def session() -> Session:
+    """The session of the current request (or app context), created on first use.
+
+    Views commit once per write; the session is closed (and anything uncommitted rolled back)
+    when the request ends.
+    """
+    if "db_session" not in flask.g:
+        flask.g.db_session = database().sessions()
+    return flask.g.db_session
+
+
+def _close_session(exc: BaseException | None) -> None:
+    current = flask.g.pop("db_session", None)
+    if current is not None:
+        current.close()

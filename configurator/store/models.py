@@ -1,0 +1,142 @@
+"""The database tables, as SQLAlchemy 2 typed models.
+
+- `customers`: one row per company name (`profile.name`).
+- `configurations`: one customer's configuration; `latest_revision` is the number of its newest
+  revision.
+- `revisions`: every run of the pipeline for a configuration, numbered 1..n: the input profile and
+  adjustments, the resulting document, and the content version it was computed with.
+- `content_versions` / `content_files` / `content_blobs`: every content pack a revision was
+  computed with, file by file, so an old configuration can be explained and re-rendered exactly.
+  A version is stored once; a file's bytes are stored once however many versions share them.
+
+Change a model, then add a migration (`configurator db revision -m "..."`); a test fails when
+the models and the migrations disagree.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (JSON, DateTime, ForeignKey, Integer, LargeBinary, MetaData, String,
+                        TypeDecorator, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Longest customer name the store accepts; keeps the unique index within every backend's limits.
+CUSTOMER_NAME_MAX = 300
+CONTENT_PATH_MAX = 500
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp that is always timezone-aware UTC in Python, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("timestamps must be timezone-aware")
+        return value.astimezone(dt.timezone.utc)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:  # SQLite keeps no zone; we only ever write UTC
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dt.datetime: UTCDateTime}
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Unique: a customer is found by its exact name; the index also serves filtering and sorting.
+    name: Mapped[str] = mapped_column(String(CUSTOMER_NAME_MAX), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    configurations: Mapped[list[Configuration]] = relationship(back_populates="customer")
+
+
+class Configuration(Base):
+    __tablename__ = "configurations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    latest_revision: Mapped[int] = mapped_column(Integer, default=0)
+
+    customer: Mapped[Customer] = relationship(back_populates="configurations")
+    revisions: Mapped[list[Revision]] = relationship(back_populates="configuration",
+                                                     order_by="Revision.number")
+
+
+class Revision(Base):
+    __tablename__ = "revisions"
+    __table_args__ = (UniqueConstraint("configuration_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    configuration_id: Mapped[int] = mapped_column(ForeignKey("configurations.id"))
+    number: Mapped[int]
+    profile: Mapped[dict[str, Any]] = mapped_column(JSON)
+    adjustments: Mapped[list[Any]] = mapped_column(JSON)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Copied out of the document so lists need not load whole documents.
+    status: Mapped[str] = mapped_column(String(32))
+    totals: Mapped[dict[str, Any]] = mapped_column(JSON)
+    content_version: Mapped[str] = mapped_column(ForeignKey("content_versions.version"),
+                                                 index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(200))
+
+    configuration: Mapped[Configuration] = relationship(back_populates="revisions")
+
+
+class ContentVersion(Base):
+    __tablename__ = "content_versions"
+
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    loaded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The directory the pack was loaded from when first stored (informational).
+    root: Mapped[str | None] = mapped_column(String(1000))
+
+    files: Mapped[list[ContentFile]] = relationship(back_populates="content_version",
+                                                    order_by="ContentFile.path")
+
+
+class ContentBlob(Base):
+    __tablename__ = "content_blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int]
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ContentFile(Base):
+    __tablename__ = "content_files"
+
+    version: Mapped[str] = mapped_column(ForeignKey("content_versions.version"),
+                                         primary_key=True)
+    path: Mapped[str] = mapped_column(String(CONTENT_PATH_MAX), primary_key=True)
+    sha256: Mapped[str] = mapped_column(ForeignKey("content_blobs.sha256"), index=True)
+
+    content_version: Mapped[ContentVersion] = relationship(back_populates="files")
+    blob: Mapped[ContentBlob] = relationship()

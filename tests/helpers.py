@@ -1,0 +1,121 @@
+"""Small content packs written into a temporary directory, for tests that pin one behaviour."""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from configurator.content.pack import load_pack
+from configurator.engine.adjustments import parse_adjustments
+from configurator.engine.pipeline import Pipeline
+
+CATALOG = {
+    "catalog/platform.yaml": """
+        family: platform
+        title: Platform
+        modules:
+          - id: core
+            name: Platform core
+            kind: software
+            description: The platform.
+            price: {amount: 100, currency: USD, per: site, billing: monthly}
+          - id: sensor
+            name: Sensor
+            kind: hardware
+            description: A sensor.
+            price: {amount: 10.50, currency: USD, per: sensor, billing: one_time}
+            requires: [core]
+          - id: gateway
+            name: Gateway
+            kind: hardware
+            description: A gateway.
+            price: {amount: 200, currency: USD, per: unit, billing: one_time}
+          - id: onprem
+            name: On-premise hosting
+            kind: service
+            description: Hosting in the customer's data centre.
+            price: {amount: 5000, currency: USD, per: install, billing: one_time}
+            excludes: [cloud]
+          - id: cloud
+            name: Cloud hosting
+            kind: service
+            description: Hosted by us.
+            price: {amount: 300, currency: USD, per: month, billing: monthly}
+            excludes: [onprem]
+        """,
+    "catalog/support.yaml": """
+        family: support
+        title: Support
+        modules:
+          - id: support-basic
+            name: Basic support
+            kind: support
+            description: Office hours.
+            price: {amount: 1000, currency: USD, per: year, billing: yearly}
+          - id: training
+            name: Training
+            kind: service
+            description: A day of training.
+            price: {amount: 999.99, currency: USD, per: day, billing: one_time}
+        """,
+}
+PROFILE = """
+    fields:
+      name: {type: string, required: true}
+      industry: {type: enum, values: [food, pharma, logistics, telecom], required: true}
+      country: {type: string}
+      sites: {type: integer, min: 1, required: true}
+      employees: {type: integer, min: 1}
+      revenue: {type: number, min: 0}
+      founded: {type: date}
+      public: {type: boolean}
+      needs: {type: list, items: {type: enum, values: [cold-chain, multi-site, 24x7]}, default: []}
+      scores:
+        type: object
+        fields:
+          loyalty: {type: integer, min: 1, max: 5}
+          risk: {type: integer, min: 1, max: 5}
+    """
+
+
+def write_pack(root: Path, rules: dict[str, str] | None = None, *, catalog: dict | None = None,
+               profile: str | None = PROFILE, tests: dict[str, str] | None = None,
+               extra: dict[str, str] | None = None) -> Path:
+    files = dict(catalog if catalog is not None else CATALOG)
+    if profile is not None:
+        files["rules/profile.yaml"] = profile
+    for name, text in (rules or {}).items():
+        files[name if "/" in name else f"rules/{name}"] = text
+    for name, text in (tests or {}).items():
+        files[f"rules/tests/{name}"] = text
+    files.update(extra or {})
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    (root / "catalog").mkdir(exist_ok=True)
+    (root / "rules").mkdir(exist_ok=True)
+    return root
+
+
+class Configurator:
+    """A pack loaded and compiled; `run(profile)` returns the configuration document."""
+
+    def __init__(self, root: Path):
+        self.pack = load_pack(root)
+        self.pipeline = Pipeline(self.pack)
+
+    def run(self, profile: dict | None = None, adjustments: list | None = None, **fields) -> dict:
+        data = {"name": "Acme", "industry": "food", "sites": 1, **(profile or {}), **fields}
+        clean = self.pack.profile.validate(data)
+        return self.pipeline.configure(clean, parse_adjustments(adjustments or [], self.pack.catalog))
+
+    def close(self) -> None:
+        self.pipeline.close()
+
+
+def lines(doc: dict) -> dict[str, dict]:
+    return {line["module"]: line for line in doc["lines"]}
+
+
+def fired(doc: dict) -> list[str]:
+    return [f["rule"] for f in doc["fired"]]
