@@ -175,6 +175,8 @@ def limit_problems(stage: str, rules: list[Rule], compiled: dict[str, dict]) -> 
     same: Counter = Counter()
     first_with: dict[str, Rule] = {}
     for rule in rules:
+        if rule.id not in compiled:    # already reported as not compilable
+            continue
         key = repr(compiled[rule.id])
         same[key] += 1
         first_with.setdefault(key, rule)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
 import threading
 from typing import Any, Callable
 
@@ -27,8 +28,38 @@ WORLD_MARK = {"t": "w"}      # every world fact carries it; the sentinel matches
 LAST_PRIORITY = 65535        # durable runs LOWER priorities first
 
 
+# durable-rules error codes (src/rules/rules.h) in a product manager's terms
+ERROR_MEANINGS = {
+    106: "too many rules in one stage",
+    108: "too many rules with the same condition",
+    113: "a condition with too many parts",
+    302: "a profile with too many facts",
+    303: "too many different comparisons on one fact",
+    501: "a `matches` pattern the engine cannot read",
+    502: "a `matches` pattern that is too complex",
+    503: "a `matches` pattern that is too complex",
+    504: "a `matches` pattern that is too complex",
+    505: "a `matches` pattern that is too complex",
+    506: "a `matches` pattern that is too complex",
+    507: "a `matches` pattern that is too complex",
+    508: "a `matches` pattern the engine cannot read",
+}
+
+
 class EngineError(RuntimeError):
     """durable-rules refused a ruleset or failed during an evaluation."""
+
+    def __init__(self, message: str, code: int | None = None):
+        self.code = code
+        super().__init__(message)
+
+    @classmethod
+    def from_durable(cls, context: str, exc: Exception) -> "EngineError":
+        match = re.search(r"error code: (\d+)", str(exc))
+        code = int(match.group(1)) if match else None
+        meaning = ERROR_MEANINGS.get(code or 0, "an input it cannot handle")
+        suffix = f" (error {code})" if code else f" ({exc})"
+        return cls(f"the rules engine refused {context}: {meaning}{suffix}", code)
 
 
 class _SynchronousHost(Host):
@@ -72,7 +103,7 @@ class DurableEngine:
             try:
                 self._host.register_rulesets({name: definitions})
             except Exception as exc:  # durable raises plain Exception / its own error type
-                raise EngineError(f"the rules engine refused ruleset {prefix}: {exc}") from None
+                raise EngineError.from_durable(f"the rules of {prefix}", exc) from None
         return name
 
     def unregister(self, name: str) -> None:
@@ -94,7 +125,7 @@ class DurableEngine:
             try:
                 self._host.assert_fact(ruleset, fact)
             except Exception as exc:
-                raise EngineError(f"the rules engine failed: {exc}") from None
+                raise EngineError.from_durable("a configuration", exc) from None
             finally:
                 del self._runs[sid]
                 if run.sentinel_fired:

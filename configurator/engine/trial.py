@@ -74,6 +74,7 @@ def _child(root: str) -> dict:
     from ..content.problems import ContentError
     from ..content.profile import ProfileInvalid
     from .adjustments import AdjustmentInvalid, parse_adjustments
+    from .durable_adapter import EngineError
     from .pipeline import Pipeline
 
     pack, problems = check_pack(root)
@@ -83,6 +84,8 @@ def _child(root: str) -> dict:
         pipeline = Pipeline(pack)
     except ContentError as exc:
         return {"version": pack.version, "problems": [p.as_dict() for p in exc.problems]}
+    except EngineError:
+        return {"version": pack.version, "problems": [p.as_dict() for p in _culprits(pack)]}
     found = []
     cases = [("a minimal profile", minimal_profile(pack.profile.fields), [], "rules/profile.yaml", None)]
     cases += [(f"test `{t.name}`", t.profile, list(t.adjustments), t.file, t.line) for t in pack.tests]
@@ -96,6 +99,29 @@ def _child(root: str) -> dict:
             found.append(Problem(file, line, f"configuring {name} failed: {exc}",
                                  "check the rules this profile triggers").as_dict())
     return {"version": pack.version, "problems": found}
+
+
+def _culprits(pack) -> list[Problem]:
+    """Register each rule on its own to find the ones durable-rules refuses."""
+    from .durable_adapter import ERROR_MEANINGS, EngineError
+    from .pipeline import compile_pack, shared_engine
+
+    stages, _, _ = compile_pack(pack)
+    rules = {rule.id: rule for rule in pack.rules}
+    engine = shared_engine()
+    found = []
+    for stage, compiled in stages.items():
+        for rule_id, definition in compiled.items():
+            try:
+                engine.unregister(engine.register(f"try-{rule_id}", {rule_id: dict(definition)}))
+            except EngineError as exc:
+                rule = rules[rule_id]
+                meaning = ERROR_MEANINGS.get(exc.code or 0, str(exc))
+                code = f" (engine error {exc.code})" if exc.code else ""
+                found.append(Problem(rule.file, rule.line, f"rule `{rule_id}` has {meaning}{code}",
+                                     "simplify this rule's condition"))
+    return found or [Problem("rules/", None, "the rules engine refused the rules, "
+                             "but no single rule on its own", "split the largest stage")]
 
 
 if __name__ == "__main__":

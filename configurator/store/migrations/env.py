@@ -6,7 +6,7 @@ from alembic import context
 
 from configurator.config import load_config
 from configurator.store.db import make_engine
-from configurator.store.models import Base
+from configurator.store.models import Base, UTCDateTime
 
 config = context.config
 target_metadata = Base.metadata
@@ -16,9 +16,16 @@ def _url() -> str:
     return config.get_main_option("sqlalchemy.url") or load_config()["DATABASE_URL"]
 
 
+def _render_item(type_, obj, autogen_context):
+    """Write our column types as plain SQLAlchemy types, so migrations never import models."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _configure(**kwargs) -> None:
     context.configure(target_metadata=target_metadata, compare_type=True,
-                      compare_server_default=True, **kwargs)
+                      compare_server_default=True, render_item=_render_item, **kwargs)
 
 
 def run_offline() -> None:
