@@ -173,12 +173,23 @@ def _money(amount: float | int, currency: str = "") -> str:
     return f"{text} {currency}".strip()
 
 
+def _plain(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_plain(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return " -> ".join(_plain(v) for v in value) if value and isinstance(value[0], dict) \
+            else ", ".join(_plain(v) for v in value)
+    return str(value)
+
+
 def summary(doc: dict, customer: str) -> str:
     """A configuration as a solution lead reads it in a terminal."""
     cur = doc["totals"]["currency"]
     out = [f"{customer}: status {doc['status']}  (content {doc['content_version']})"]
     if doc["derived"]:
-        out.append("Derived: " + ", ".join(f"{k}={v}" for k, v in doc["derived"].items()))
+        out.append("Derived: " + "; ".join(f"{k} = {_plain(v)}" for k, v in doc["derived"].items()))
     out.append("")
     out.append("Lines")
     for line in doc["lines"]:
@@ -210,7 +221,8 @@ def summary(doc: dict, customer: str) -> str:
             reasons = "; ".join(r["text"] for r in approval["reasons"])
             out.append(f"  {approval['role']}: {reasons}")
     if doc["service_level"]:
-        out += ["", "Service level: " + ", ".join(f"{k}={v}" for k, v in doc["service_level"].items())]
+        out += ["", "Service level"]
+        out += [f"  {k}: {_plain(v)}" for k, v in doc["service_level"].items()]
     if doc["team"]:
         out.append("Team: " + ", ".join(m["role"] for m in doc["team"]))
     if doc["warnings"]:
