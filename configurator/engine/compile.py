@@ -154,14 +154,14 @@ def _negative(test: Test, flags: FlagRegistry) -> dict:
 
 # --- limits ---------------------------------------------------------------------------------
 
-def _tests(cond: Condition):
+def tests_of(cond: Condition):
     if isinstance(cond, Test):
         yield cond
     elif isinstance(cond, Not):
-        yield from _tests(cond.item)
+        yield from tests_of(cond.item)
     else:
         for item in cond.items:
-            yield from _tests(item)
+            yield from tests_of(item)
 
 
 def limit_problems(stage: str, rules: list[Rule], compiled: dict[str, dict]) -> list[Problem]:
@@ -191,7 +191,7 @@ def limit_problems(stage: str, rules: list[Rule], compiled: dict[str, dict]) -> 
     ranges: dict[str, set] = defaultdict(set)
     where: dict[str, Rule] = {}
     for rule in rules:
-        for test in _tests(rule.when):
+        for test in tests_of(rule.when):
             where.setdefault(test.path, rule)
             if test.op in ("eq", "in", "not_in", "ne", "contains", "contains_any", "contains_all"):
                 values = test.value if isinstance(test.value, list) else [test.value]
