@@ -40,6 +40,18 @@ def _print_problems(problems: list[Problem]) -> None:
                    err=True)
 
 
+def _set_content(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        ctx.ensure_object(dict)["content"] = value
+
+
+def content_option(command):
+    """`--content DIR` after the command name too: `configurator test --content DIR`."""
+    return click.option("--content", type=click.Path(file_okay=False, path_type=Path),
+                        default=None, expose_value=False, callback=_set_content,
+                        help="Content pack directory (overrides the group option).")(command)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--content", type=click.Path(file_okay=False, path_type=Path), default=None,
               envvar="CONFIGURATOR_CONTENT",
@@ -53,6 +65,7 @@ def cli(ctx: click.Context, content: Path | None) -> None:
 
 
 @cli.command()
+@content_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option("--no-trial", is_flag=True, help="Skip the trial run of the rules engine.")
 @click.pass_context
@@ -84,6 +97,7 @@ def check(ctx: click.Context, fmt: str, no_trial: bool) -> None:
 
 
 @cli.command("test")
+@content_option
 @click.option("-k", "select", default=None, help="Run only tests whose name contains this text.")
 @click.option("-v", "--verbose", is_flag=True, help="List passing tests too.")
 @click.pass_context
@@ -135,6 +149,7 @@ def read_profile_file(path: Path) -> tuple[Any, Any]:
 
 
 @cli.command()
+@content_option
 @click.argument("profile_file", metavar="PROFILE.yaml",
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print exactly the configuration document.")

@@ -74,6 +74,13 @@ PROFILE = """
         fields:
           loyalty: {type: integer, min: 1, max: 5}
           risk: {type: integer, min: 1, max: 5}
+      contacts:
+        type: list
+        items:
+          type: object
+          fields:
+            name: {type: string}
+            role: {type: enum, values: [economic-buyer, user, influencer]}
     """
 
 

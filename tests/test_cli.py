@@ -131,3 +131,10 @@ def test_configure_reports_yaml_errors_with_the_line(tmp_path):
     done = run("configure", str(path))
     assert done.returncode == 2
     assert f"{path}:3: YAML syntax:" in done.stderr
+
+
+def test_content_option_works_after_the_command_name(tmp_path):
+    root = write_pack(tmp_path, {"r.yaml": "ruleset: r\nstage: solution\nrules: []\n"})
+    done = run("check", "--no-trial", "--content", str(root))
+    assert done.returncode == 0, done.stderr
+    assert "0 rules in 0 stages" in done.stdout

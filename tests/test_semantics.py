@@ -445,3 +445,43 @@ def test_adjustments_rerun_the_pipeline_so_constraints_and_approvals_still_hold(
     assert doc["recommendations"] == []
     assert doc["status"] == "conflict"                     # onprem and cloud still exclude
     assert {a["role"] for a in doc["approvals"]} == {"sales-director"}
+
+
+def test_paths_through_a_list_of_objects_collect_every_item(make):
+    conf = make({"r.yaml": """
+        ruleset: chain
+        stage: segment
+        rules:
+          - id: no-buyer
+            when: {not: {profile.contacts.role: {contains: economic-buyer}}}
+            then: [{warn: "No economic buyer among {profile.contacts.name}"}]
+        """})
+    users = [{"name": "Ann", "role": "user"}, {"name": "Bo", "role": "influencer"}]
+    doc = conf.run(contacts=users)
+    assert doc["warnings"] == [{"rule": "no-buyer", "text": "No economic buyer among Ann, Bo"}]
+    assert conf.run(contacts=users + [{"name": "Cy", "role": "economic-buyer"}])["warnings"] == []
+
+
+def test_expressions_read_module_ids_with_dashes(make):
+    conf = make({
+        "a.yaml": """
+            ruleset: a
+            stage: solution
+            rules:
+              - id: sensors
+                then: [{include: support-basic, quantity: profile.sites * 4}]
+            """,
+        "b.yaml": """
+            ruleset: b
+            stage: pricing
+            rules:
+              - id: gateways
+                when: {solution.quantities.support-basic: {gte: 8}}
+                then:
+                  - include: gateway
+                    quantity: ceil(solution.quantities.support-basic / 8) + profile.sites-1
+                    reason: "{solution.quantities.support-basic} support seats"
+            """})
+    gateway = lines(conf.run(sites=3))["gateway"]
+    assert gateway["quantity"] == 2 + 2
+    assert gateway["reasons"][0]["text"] == "12 support seats"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable
@@ -47,10 +48,18 @@ Facts = dict[str, Any]
 
 
 def lookup(facts: Facts, path: str) -> Any:
-    """The value at dotted `path` in nested `facts`; raises MissingFact."""
+    """The value at dotted `path` in nested `facts`; raises MissingFact.
+
+    Through a list of objects the path collects the field of every item:
+    `profile.contacts.role` is the list of the contacts' roles.
+    """
     node: Any = facts
     for part in path.split("."):
-        if isinstance(node, dict) and part in node and node[part] is not None:
+        if isinstance(node, list):
+            values = [item[part] for item in node
+                      if isinstance(item, dict) and item.get(part) is not None]
+            node = [v for value in values for v in (value if isinstance(value, list) else [value])]
+        elif isinstance(node, dict) and part in node and node[part] is not None:
             node = node[part]
         else:
             raise MissingFact(path)
@@ -93,16 +102,43 @@ def parse_expression(source: str | int | float) -> Expression:
     text = str(source).strip()
     if len(text) > 500:
         raise ExpressionError("expression is longer than 500 characters")
+    text, aliases = _alias_paths(text)
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
         raise ExpressionError(f"`{text}` is not a valid expression ({exc.msg})") from None
     paths: list[str] = []
-    fn = _compile(tree.body, text, paths)
+    fn = _compile(tree.body, text, paths, aliases)
     return Expression(text, tuple(dict.fromkeys(paths)), fn)
 
 
-def _compile(node: ast.AST, text: str, paths: list[str]) -> Callable[[Facts], Any]:
+# A fact path; a dash followed by a letter belongs to the name (`solution.quantities.temp-sensor`),
+# a dash before a digit or a space is a minus (`profile.sites-1`, `profile.sites - 1`).
+PATH = re.compile(r"\b(?:profile|derived|solution)(?:\.[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z][A-Za-z0-9_]*)*)+")
+
+
+def _alias_paths(text: str) -> tuple[str, dict[str, str]]:
+    """Replace dashed paths with plain names Python can parse; returns the text and the aliases."""
+    aliases: dict[str, str] = {}
+
+    def swap(match: re.Match) -> str:
+        path = match.group(0)
+        if "-" not in path:
+            return path
+        alias = f"_p{len(aliases)}_"
+        aliases[alias] = path
+        return alias
+
+    return PATH.sub(swap, text), aliases
+
+
+def _compile(node: ast.AST, text: str, paths: list[str],
+             aliases: dict[str, str] | None = None) -> Callable[[Facts], Any]:
+    aliases = aliases or {}
+    if isinstance(node, ast.Name) and node.id in aliases:
+        path = aliases[node.id]
+        paths.append(path)
+        return lambda facts: _number_or_value(lookup(facts, path))
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) \
             and not isinstance(node.value, bool):
         value = node.value
@@ -117,16 +153,17 @@ def _compile(node: ast.AST, text: str, paths: list[str]) -> Callable[[Facts], An
         return lambda facts: _number_or_value(lookup(facts, path))
     if isinstance(node, ast.BinOp) and type(node.op) in BINARY:
         op = BINARY[type(node.op)]
-        left, right = _compile(node.left, text, paths), _compile(node.right, text, paths)
+        left = _compile(node.left, text, paths, aliases)
+        right = _compile(node.right, text, paths, aliases)
         return lambda facts: op(left(facts), right(facts))
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        inner = _compile(node.operand, text, paths)
+        inner = _compile(node.operand, text, paths, aliases)
         sign = -1 if isinstance(node.op, ast.USub) else 1
         return lambda facts: sign * inner(facts)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
             and node.func.id in FUNCTIONS and not node.keywords and node.args:
         func = FUNCTIONS[node.func.id]
-        args = [_compile(a, text, paths) for a in node.args]
+        args = [_compile(a, text, paths, aliases) for a in node.args]
         return lambda facts: func(*(a(facts) for a in args))
     allowed = "numbers, fact paths, + - * / // %, " + ", ".join(f"{f}()" for f in FUNCTIONS)
     raise ExpressionError(f"`{ast.unparse(node)}` is not allowed in `{text}`; use only {allowed}")

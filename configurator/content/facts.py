@@ -40,10 +40,13 @@ class FactTypes:
         if not rest:
             return None, f"`{path}` is not a fact path; write profile.FIELD, derived.NAME or solution.X"
         if namespace == "profile":
-            spec = self.profile.field_at(rest)
+            spec, through_list = self.profile.field_at(rest)
             if spec is None:
                 return None, f"`{path}` is not declared in rules/profile.yaml"
-            return _from_field(spec), ""
+            ftype = _from_field(spec)
+            if through_list:   # one value per item of a list of objects
+                ftype = ftype if ftype.type == "list" else FactType("list", items=ftype)
+            return ftype, ""
         if namespace == "derived":
             if rest not in self.derived:
                 return None, f"`{path}` is never set by a `derive` action"

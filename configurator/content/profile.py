@@ -72,16 +72,23 @@ class ProfileInvalid(Exception):
 class ProfileSpec:
     fields: dict[str, FieldSpec]
 
-    def field_at(self, dotted: str) -> FieldSpec | None:
-        """The field at `scores.loyalty` (path relative to the profile)."""
+    def field_at(self, dotted: str) -> tuple[FieldSpec | None, bool]:
+        """The field at `scores.loyalty` (path relative to the profile), and whether the path
+        goes through a list of objects (`contacts.role`: one value per contact)."""
         node: FieldSpec | None = None
         scope = self.fields
-        for part in dotted.split("."):
+        through_list = False
+        parts = dotted.split(".")
+        for index, part in enumerate(parts):
             node = scope.get(part)
             if node is None:
-                return None
-            scope = node.fields
-        return node
+                return None, through_list
+            if node.type == "list" and node.items is not None and node.items.type == "object":
+                through_list = through_list or index < len(parts) - 1
+                scope = node.items.fields
+            else:
+                scope = node.fields
+        return node, through_list
 
     def describe(self) -> dict:
         return {"fields": {k: f.describe() for k, f in self.fields.items()}}

@@ -350,14 +350,20 @@ def _has_value(facts: dict, path: str) -> bool:
 
 
 def _format(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:,.2f}".rstrip("0").rstrip(".") if not value.is_integer() else f"{int(value):,}"
-    if isinstance(value, Decimal):
-        return _format(float(value))
-    if isinstance(value, list):
-        return ", ".join(_format(v) for v in value)
+    """A fact in a text: 12, 2026, 24,720, 1,234.5 (separators from 10,000 up), yes/no."""
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, Decimal):
+        value = float(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int):
+        return f"{value:,}" if abs(value) >= 10_000 else str(value)
+    if isinstance(value, float):
+        text = f"{value:,.2f}" if abs(value) >= 10_000 else f"{value:.2f}"
+        return text.rstrip("0").rstrip(".")
+    if isinstance(value, list):
+        return ", ".join(_format(v) for v in value)
     return str(value)
 
 
