@@ -504,3 +504,92 @@ def test_concurrent_revisions_get_distinct_numbers(server, client, example_profi
         results = list(pool.map(lambda _: _post(url, {"adjustments": []}), range(10)))
     assert all(status == 201 for status, _ in results), results
     assert sorted(body["number"] for _, body in results) == list(range(2, 12))
+
+
+def test_an_unreachable_database_is_503(content, example_profiles):
+    app = create_app({"TESTING": True, "SECRET_KEY": "t",
+                      "DATABASE_URL": "postgresql://nobody:pw@127.0.0.1:1/none"}, content=content)
+    try:
+        client = app.test_client()
+        response = client.post("/api/v1/configurations",
+                               json={"profile": profile_of(example_profiles, unique("Down"))})
+        body = assert_problem(response, 503)
+        assert "pw" not in response.get_data(as_text=True)
+        assert response.headers["Retry-After"]
+        assert body["type"].endswith("database-unavailable")
+        health = assert_problem(client.get("/api/v1/health"), 503)
+        assert health["checks"]["database"]["ok"] is False
+    finally:
+        app.extensions["configurator.db"].dispose()
+
+
+def test_pages_outside_the_api_keep_flask_errors(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert response.mimetype == "text/html"
+
+
+# --- configuration ----------------------------------------------------------------------------
+
+def test_config_is_defaults_then_environment_then_overrides(tmp_path):
+    from configurator.config import DEFAULT_DATABASE_URL, load_config
+
+    assert load_config(environ={})["DATABASE_URL"] == DEFAULT_DATABASE_URL
+    env = {"DATABASE_URL": "postgres://u@h/db", "CONFIGURATOR_CONTENT": "/packs/a",
+           "SECRET_KEY": "from-env"}
+    config = load_config(environ=env)
+    assert config["DATABASE_URL"] == "postgresql+psycopg://u@h/db"
+    assert (config["CONFIGURATOR_CONTENT"], config["SECRET_KEY"]) == ("/packs/a", "from-env")
+    overridden = load_config({"SECRET_KEY": "test", "CONTENT_TRIAL": False}, environ=env)
+    assert (overridden["SECRET_KEY"], overridden["CONTENT_TRIAL"]) == ("test", False)
+    assert overridden["CONFIGURATOR_CONTENT"] == "/packs/a"
+
+
+def test_a_generated_secret_key_is_kept(tmp_path):
+    from configurator.config import persistent_secret_key
+
+    key = persistent_secret_key(tmp_path / "var")
+    assert len(key) == 64
+    assert persistent_secret_key(tmp_path / "var") == key
+    assert (tmp_path / "var" / "secret_key").stat().st_mode & 0o077 == 0
+
+
+# --- the production server --------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_serve_migrates_and_runs_gunicorn(tmp_path, example_profiles):
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'served.db'}",
+           "PYTHONPATH": str(REPO), "SECRET_KEY": "served"}
+    code = (f"from configurator.cli import main; main(['--content', {str(REPO)!r}, 'serve', "
+            f"'--port', '{port}', '--workers', '2'])")
+    process = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}/api/v1"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/health", timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, "server did not start"
+            time.sleep(0.3)
+        status, body = _post(f"{base}/configurations", {"profile": example_profiles[0]["profile"]})
+        assert status == 201 and body["revision"] == 1
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=60)
+    assert f"http://127.0.0.1:{port}/" in output
+    assert "Traceback" not in output

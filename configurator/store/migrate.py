@@ -13,12 +13,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 
 from .db import make_engine
 from .models import Base
 
 SCRIPT_LOCATION = "configurator.store:migrations"
+# PostgreSQL advisory lock held while migrating, so servers starting together migrate one at a time.
+_MIGRATION_LOCK = 0x636F6E66  # "conf"
 
 
 def alembic_config(connection: Connection | None = None, url: str | None = None) -> Config:
@@ -46,6 +48,9 @@ def _connection(target: str | Engine) -> Iterator[Connection]:
 def upgrade(target: str | Engine, revision: str = "head") -> None:
     """Migrate the database at `target` (a URL or an engine) up to `revision`."""
     with _connection(target) as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                               {"key": _MIGRATION_LOCK})
         command.upgrade(alembic_config(connection), revision)
 
 
