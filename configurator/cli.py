@@ -250,10 +250,7 @@ def summary(doc: dict, customer: str) -> str:
 
 
 def _register_extensions() -> None:
-    try:  # TEMP
-        from .store.commands import register
-    except ImportError:
-        return
+    from .store.commands import register
     register(cli)
 
 

@@ -582,7 +582,7 @@ def test_serve_migrates_and_runs_gunicorn(tmp_path, example_profiles):
                 with urllib.request.urlopen(f"{base}/health", timeout=5) as response:
                     if response.status == 200:
                         break
-            except (urllib.error.URLError, ConnectionError):
+            except OSError:  # not listening yet, or the workers are still loading the content
                 pass
             assert process.poll() is None and time.monotonic() < deadline, "server did not start"
             time.sleep(0.3)

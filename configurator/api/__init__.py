@@ -1,0 +1,65 @@
+"""The REST API under /api/v1 (flask-smorest), with its OpenAPI document and interactive docs:
+
+- `/api/v1/openapi.json`: the OpenAPI document
+- `/api/v1/docs`: Swagger UI, `/api/v1/redoc`: ReDoc (both load their scripts from a CDN)
+"""
+from __future__ import annotations
+
+import http
+from typing import Any
+
+import flask
+from flask_smorest import Api
+from flask_smorest.utils import prepare_response
+
+from . import catalog, configurations, errors, service
+from .schemas import ConfigurationDocumentSchema, Document, ProblemSchema
+
+DESCRIPTION = """\
+Configure a customer's business profile into a differentiated solution, and keep every revision.
+
+* **Errors** are `application/problem+json` (RFC 9457): `{type, title, status, detail, errors?}`;
+  `errors` maps each bad field's path (`profile.scores.loyalty`, `adjustments.0.module`, `body`)
+  to its messages.
+* **Collections** of configurations and revisions are paginated in the body:
+  `{items, page, page_size, total, pages}` with `?page=` (from 1) and `?page_size=` (1-100,
+  default 20). Catalog lists are not paginated.
+* **Revisions**: `POST /configurations/{id}/revisions` takes the revision's full list of
+  adjustments (not a delta) and, optionally, a new profile.
+* **Profiles** have the fields `GET /profile-schema` declares; they come from the content pack.
+"""
+
+
+class ConfiguratorApi(Api):
+    """flask-smorest's Api with problem+json errors, documented as such."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self) -> None:
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, errors.MIMETYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, errors.MIMETYPE)
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
+
+    def handle_http_exception(self, error):  # type: ignore[override]
+        return errors.http_problem(error)
+
+
+def init_app(app: flask.Flask) -> ConfiguratorApi:
+    api = ConfiguratorApi(app, spec_kwargs={"info": {"description": DESCRIPTION}})
+    api.ma_plugin.converter.add_attribute_function(_document_reference)
+    for blueprint in (configurations.blp, catalog.blp, service.blp):
+        api.register_blueprint(blueprint)
+    return api
+
+
+def _document_reference(converter: Any, field: Any, **kwargs: Any) -> dict:
+    """Document `Document` fields by reference to the ConfigurationDocument schema."""
+    if isinstance(field, Document):
+        return {"allOf": [converter.resolve_nested_schema(ConfigurationDocumentSchema)]}
+    return {}

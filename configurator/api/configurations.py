@@ -1,0 +1,110 @@
+"""`/api/v1/configurations`: configure a profile, keep every revision."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from ..store import configurations as store
+from ..store import db
+from . import errors
+from .schemas import (ConfigurationCreateSchema, ConfigurationListArgs, ConfigurationPageSchema,
+                      ConfigurationSchema, PageArgs, RevisionCreateSchema, RevisionPageSchema,
+                      RevisionSchema)
+
+blp = Blueprint(
+    "configurations", __name__, url_prefix="/api/v1",
+    description="Configure a customer's profile into a solution, and keep every revision. "
+                "Collections are paginated in the body: `{items, page, page_size, total, "
+                "pages}`, with `?page=` (from 1) and `?page_size=` (1-100, default 20).")
+errors.attach(blp)
+
+INVALID = "The profile or an adjustment is invalid; `errors` names each bad field"
+UNAVAILABLE = "No usable content pack is loaded (`GET /api/v1/content` says why)"
+
+
+def _content() -> Any:
+    return current_app.extensions["configurator.content"]
+
+
+@blp.route("/configurations")
+class Configurations(MethodView):
+
+    @blp.arguments(ConfigurationListArgs, location="query")
+    @blp.response(200, ConfigurationPageSchema)
+    def get(self, args: dict) -> dict:
+        """List configurations, newest first
+
+        `customer` keeps those whose customer name contains the text (case-insensitive). Each
+        item summarises the latest revision.
+        """
+        return store.list_configurations(db.session(), **args).as_dict()
+
+    @blp.arguments(ConfigurationCreateSchema)
+    @blp.response(201, ConfigurationSchema, headers={
+        "Location": {"description": "The new configuration", "schema": {"type": "string"}}})
+    @blp.alt_response(422, description=INVALID, **errors.documented())
+    @blp.alt_response(503, description=UNAVAILABLE, **errors.documented())
+    def post(self, body: dict) -> tuple:
+        """Configure a profile and store it as a new configuration
+
+        Runs the profile (and optional adjustments) through the rules pipeline and stores the
+        result as revision 1. The customer is found, or created, by `profile.name`.
+        """
+        session = db.session()
+        result = store.create_configuration(session, _content(), body["profile"],
+                                            body["adjustments"])
+        session.commit()
+        location = url_for("configurations.Configuration", configuration_id=result["id"])
+        return result, 201, {"Location": location}
+
+
+@blp.route("/configurations/<int:configuration_id>")
+class Configuration(MethodView):
+
+    @blp.response(200, ConfigurationSchema)
+    def get(self, configuration_id: int) -> dict:
+        """Fetch a configuration: its latest revision's profile, adjustments and document"""
+        return store.get_configuration(db.session(), configuration_id)
+
+
+@blp.route("/configurations/<int:configuration_id>/revisions")
+class Revisions(MethodView):
+
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, RevisionPageSchema)
+    def get(self, args: dict, configuration_id: int) -> dict:
+        """List a configuration's revisions, oldest (1) first, without their documents"""
+        return store.list_revisions(db.session(), configuration_id, **args).as_dict()
+
+    @blp.arguments(RevisionCreateSchema)
+    @blp.response(201, RevisionSchema, headers={
+        "Location": {"description": "The new revision", "schema": {"type": "string"}}})
+    @blp.alt_response(422, description=INVALID, **errors.documented())
+    @blp.alt_response(503, description=UNAVAILABLE, **errors.documented())
+    def post(self, body: dict, configuration_id: int) -> tuple:
+        """Re-configure with adjustments, as the next revision
+
+        `adjustments` is the revision's full list of adjustments, not a change to the previous
+        revision's list: send every adjustment that should hold (an empty list re-runs the
+        plain profile). `profile` replaces the profile; without it the latest revision's profile
+        is used. The run uses the content pack served now.
+        """
+        session = db.session()
+        result = store.add_revision(session, _content(), configuration_id, body["adjustments"],
+                                    body.get("profile"))
+        session.commit()
+        location = url_for("configurations.Revision", configuration_id=configuration_id,
+                           number=result["number"])
+        return result, 201, {"Location": location}
+
+
+@blp.route("/configurations/<int:configuration_id>/revisions/<int:number>")
+class Revision(MethodView):
+
+    @blp.response(200, RevisionSchema)
+    def get(self, configuration_id: int, number: int) -> dict:
+        """Fetch one revision with its profile, adjustments and document"""
+        return store.get_revision(db.session(), configuration_id, number)

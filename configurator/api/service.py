@@ -1,0 +1,89 @@
+"""`/api/v1/profile-schema`, `/api/v1/content`, `/api/v1/health`: what the service is serving."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..store import db, migrate
+from . import errors
+from .schemas import ContentStatusSchema, HealthSchema, ProfileDeclarationSchema
+
+blp = Blueprint("service", __name__, url_prefix="/api/v1",
+                description="The profile declaration, the content pack and the service's health.")
+errors.attach(blp)
+
+
+def _content() -> Any:
+    return current_app.extensions["configurator.content"]
+
+
+@blp.route("/profile-schema")
+class ProfileDeclaration(MethodView):
+
+    @blp.response(200, ProfileDeclarationSchema)
+    def get(self) -> dict:
+        """Read the profile declaration: the fields a profile has, their types and vocabularies"""
+        pack = _content().pack
+        return {"content_version": pack.version, **pack.profile.describe()}
+
+
+@blp.route("/content")
+class ContentStatus(MethodView):
+
+    @blp.response(200, ContentStatusSchema)
+    def get(self) -> dict:
+        """Read the content pack being served and the result of its last check
+
+        `ok` is false when the last load failed; `problems` then says why (file, line, what, how
+        to fix). A failed reload never replaces a good pack, so `version` may still be served.
+        """
+        status = _content().status
+        loaded_at = (dt.datetime.fromtimestamp(status.loaded_at, dt.timezone.utc)
+                     if status.loaded_at is not None else None)
+        return {"root": status.root, "version": status.version, "ok": status.ok,
+                "loaded_at": loaded_at, "problems": [p.as_dict() for p in status.problems]}
+
+
+@blp.route("/health")
+class Health(MethodView):
+
+    @blp.response(200, HealthSchema)
+    @blp.alt_response(503, description="The database or the content is unavailable; the "
+                                        "problem has a `checks` member shaped like the 200 body",
+                      **errors.documented())
+    def get(self) -> dict:
+        """Check that the database answers (at the expected migration) and content is served"""
+        content = _content()
+        pipeline = content.pipeline
+        report = {"database": _database_health(),
+                  "content": {"ok": pipeline is not None,
+                              "version": pipeline.pack.version if pipeline else None}}
+        healthy = report["database"]["ok"] and report["content"]["ok"]
+        report = {"status": "ok" if healthy else "unavailable", **report}
+        if not healthy:
+            failed = [name for name in ("database", "content") if not report[name]["ok"]]
+            raise errors.Unavailable(f"unavailable: {' and '.join(failed)}",
+                                     HealthSchema().dump(report))
+        return report
+
+
+def _database_health() -> dict:
+    database = db.database()
+    head = current_app.extensions["configurator.migration_head"]
+    out: dict[str, Any] = {"backend": database.backend, "head": head, "revision": None}
+    try:
+        with database.engine.connect() as connection:
+            found = migrate.current(connection)
+    except SQLAlchemyError as exc:
+        return {**out, "ok": False, "detail": f"cannot reach the database ({type(exc).__name__})"}
+    revision = found[0] if found else None
+    if revision != head:
+        return {**out, "revision": revision, "ok": False,
+                "detail": "the database schema is not at the expected migration; run "
+                          "`configurator db upgrade`"}
+    return {**out, "revision": revision, "ok": True, "detail": "ok"}

@@ -1,0 +1,48 @@
+"""The Flask application factory: `gunicorn 'configurator.app:create_app()'`."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+
+from .config import load_config, persistent_secret_key
+
+log = logging.getLogger(__name__)
+
+CONTENT_EXTENSION = "configurator.content"
+
+
+def create_app(config: dict[str, Any] | None = None, *, content: Any = None) -> Flask:
+    """Build the app: defaults, then the environment, then `config` (tests).
+
+    `content` may pass a `configurator.services.Content` that is already loaded (tests share one);
+    otherwise the pack at CONFIGURATOR_CONTENT (or the demo pack) is loaded now. A broken pack
+    does not stop the app: `GET /api/v1/content` reports the problems and configuring answers 503.
+    """
+    from . import api
+    from .services import Content
+    from .store import db, migrate
+
+    app = Flask(__name__)
+    app.config.from_mapping(load_config(config))
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = persistent_secret_key()
+    app.json.sort_keys = False  # keep documents in the order the pipeline wrote them
+
+    if content is None:
+        content = Content(app.config["CONFIGURATOR_CONTENT"], trial=app.config["CONTENT_TRIAL"])
+        try:
+            status = content.load()
+        except Exception:  # never let content stop the service; /api/v1/content tells why
+            log.exception("loading the content pack failed")
+        else:
+            if not status.ok:
+                log.error("content pack at %s is not usable; see GET /api/v1/content",
+                          status.root)
+    app.extensions[CONTENT_EXTENSION] = content
+
+    db.init_app(app)
+    app.extensions["configurator.migration_head"] = migrate.heads()[0]
+    api.init_app(app)
+    return app

@@ -1,0 +1,321 @@
+"""Configurations and their revisions: run the pipeline, keep the result.
+
+Plain functions over a SQLAlchemy session. They flush but never commit: the caller commits once
+per unit of work (the API commits once per request), so a configuration, its first revision, its
+customer and its content version are stored together or not at all.
+
+A revision holds exactly what produced it: the input profile and the full adjustment list (not a
+delta from the previous revision), the document, and the content version, whose files are kept
+(`store_content_version`) so an old configuration can be explained and re-rendered exactly.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..content.problems import ContentError
+from ..content.profile import ProfileInvalid
+from ..services import Content, configure
+from .db import begin_write
+from .models import (CUSTOMER_NAME_MAX, Configuration, ContentBlob, ContentFile, ContentVersion,
+                     Customer, Revision, utcnow)
+
+_RACE_RETRIES = 3
+
+
+class NotFound(LookupError):
+    """No such configuration, revision or content version."""
+
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    page: int
+    page_size: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return math.ceil(self.total / self.page_size) if self.total else 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"items": self.items, "page": self.page, "page_size": self.page_size,
+                "total": self.total, "pages": self.pages}
+
+
+# --- use cases --------------------------------------------------------------------------------
+
+def create_configuration(session: Session, content: Content, profile: dict[str, Any],
+                         adjustments: Sequence[dict[str, Any]] = (),
+                         created_by: str | None = None) -> dict[str, Any]:
+    """Configure `profile` and store it as a new configuration with revision 1.
+
+    The customer is found, or created, by `profile.name`. Raises ProfileInvalid,
+    AdjustmentInvalid or ContentError before anything is written.
+    """
+    pipeline = _pipeline(content)
+    document = _json(configure(pipeline, profile, list(adjustments)))
+    profile, adjustments = _json(profile), _json(list(adjustments))
+    name = _customer_name(profile)
+    begin_write(session)
+    customer = find_or_create_customer(session, name)
+    store_content_version(session, pipeline.pack)
+    now = utcnow()
+    configuration = Configuration(customer=customer, created_at=now, updated_at=now,
+                                  latest_revision=1)
+    revision = _revision(configuration, 1, profile, adjustments, document, pipeline.pack.version,
+                         now, created_by)
+    session.add_all([configuration, revision])
+    session.flush()
+    return configuration_view(configuration, revision)
+
+
+def add_revision(session: Session, content: Content, configuration_id: int,
+                 adjustments: Sequence[dict[str, Any]], profile: dict[str, Any] | None = None,
+                 created_by: str | None = None) -> dict[str, Any]:
+    """Re-run the pipeline for a configuration and store the result as its next revision.
+
+    `adjustments` is the revision's full list of adjustments (not a change to the previous
+    revision's list). Without `profile` the latest revision's profile is used. The run uses the
+    content being served now, which may be newer than the previous revision's. When the new
+    profile names another company, the configuration moves to that customer.
+    """
+    pipeline = _pipeline(content)
+    begin_write(session)
+    configuration = session.scalars(
+        select(Configuration).where(Configuration.id == configuration_id).with_for_update()
+    ).one_or_none()
+    if configuration is None:
+        raise NotFound(f"configuration {configuration_id} does not exist")
+    if profile is None:
+        profile = session.scalars(
+            select(Revision.profile).where(Revision.configuration_id == configuration.id,
+                                           Revision.number == configuration.latest_revision)
+        ).one()
+    document = _json(configure(pipeline, profile, list(adjustments)))
+    profile, adjustments = _json(profile), _json(list(adjustments))
+    name = _customer_name(profile)
+    if name != configuration.customer.name:
+        configuration.customer = find_or_create_customer(session, name)
+    store_content_version(session, pipeline.pack)
+    now = utcnow()
+    number = configuration.latest_revision + 1
+    configuration.latest_revision = number
+    configuration.updated_at = now
+    revision = _revision(configuration, number, profile, adjustments, document,
+                         pipeline.pack.version, now, created_by)
+    session.add(revision)
+    session.flush()
+    return revision_view(revision)
+
+
+def get_configuration(session: Session, configuration_id: int) -> dict[str, Any]:
+    """The configuration with its latest revision's profile, adjustments and document."""
+    row = session.execute(
+        select(Configuration, Revision)
+        .join(Revision, and_(Revision.configuration_id == Configuration.id,
+                             Revision.number == Configuration.latest_revision))
+        .where(Configuration.id == configuration_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"configuration {configuration_id} does not exist")
+    return configuration_view(*row)
+
+
+def list_configurations(session: Session, page: int = 1, page_size: int = 20,
+                        customer: str | None = None) -> Page:
+    """Configurations, newest first; `customer` keeps those whose customer name contains it
+    (case-insensitive)."""
+    where = [Customer.name.icontains(customer, autoescape=True)] if customer else []
+    total = session.scalar(select(func.count(Configuration.id)).join(Configuration.customer)
+                           .where(*where)) or 0
+    rows = session.execute(
+        select(Configuration.id, Configuration.created_at, Configuration.updated_at,
+               Configuration.latest_revision, Customer.id.label("customer_id"),
+               Customer.name.label("customer_name"), Revision.status, Revision.totals,
+               Revision.content_version)
+        .join(Configuration.customer)
+        .join(Revision, and_(Revision.configuration_id == Configuration.id,
+                             Revision.number == Configuration.latest_revision))
+        .where(*where)
+        .order_by(Configuration.id.desc())
+        .limit(page_size).offset((page - 1) * page_size)
+    ).all()
+    items = [{"id": r.id, "customer": {"id": r.customer_id, "name": r.customer_name},
+              "revision": r.latest_revision, "status": r.status, "totals": r.totals,
+              "content_version": r.content_version, "created_at": r.created_at,
+              "updated_at": r.updated_at} for r in rows]
+    return Page(items, page, page_size, total)
+
+
+def list_revisions(session: Session, configuration_id: int, page: int = 1,
+                   page_size: int = 20) -> Page:
+    """A configuration's revisions, oldest (1) first, without their documents."""
+    configuration = session.get(Configuration, configuration_id)
+    if configuration is None:
+        raise NotFound(f"configuration {configuration_id} does not exist")
+    rows = session.execute(
+        select(Revision.number, Revision.created_at, Revision.created_by, Revision.status,
+               Revision.content_version, Revision.totals, Revision.adjustments)
+        .where(Revision.configuration_id == configuration_id)
+        .order_by(Revision.number)
+        .limit(page_size).offset((page - 1) * page_size)
+    ).all()
+    items = [{"configuration_id": configuration_id, **row._asdict()} for row in rows]
+    return Page(items, page, page_size, configuration.latest_revision)
+
+
+def get_revision(session: Session, configuration_id: int, number: int) -> dict[str, Any]:
+    revision = session.scalars(
+        select(Revision).where(Revision.configuration_id == configuration_id,
+                               Revision.number == number)
+    ).one_or_none()
+    if revision is None:
+        if session.get(Configuration, configuration_id) is None:
+            raise NotFound(f"configuration {configuration_id} does not exist")
+        raise NotFound(f"configuration {configuration_id} has no revision {number}")
+    return revision_view(revision)
+
+
+# --- customers --------------------------------------------------------------------------------
+
+def find_or_create_customer(session: Session, name: str) -> Customer:
+    """The customer called exactly `name`, created when new (safe against concurrent creates)."""
+    query = select(Customer).where(Customer.name == name)
+    for _ in range(_RACE_RETRIES):
+        customer = session.scalars(query).one_or_none()
+        if customer is not None:
+            return customer
+        try:
+            with session.begin_nested():
+                customer = Customer(name=name, created_at=utcnow())
+                session.add(customer)
+            return customer
+        except IntegrityError:  # created by a concurrent request since we looked
+            continue
+    return session.scalars(query).one()
+
+
+def _customer_name(profile: dict[str, Any]) -> str:
+    name = profile.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ProfileInvalid({"name": ["a company name is required to store a configuration"]})
+    if len(name) > CUSTOMER_NAME_MAX:
+        raise ProfileInvalid({"name": [f"at most {CUSTOMER_NAME_MAX} characters can be stored"]})
+    return name
+
+
+# --- content versions -------------------------------------------------------------------------
+
+def store_content_version(session: Session, pack: Any) -> ContentVersion:
+    """Keep a content pack's files under its version, once; file contents are shared between
+    versions. Safe against a concurrent store of the same version."""
+    for _ in range(_RACE_RETRIES):
+        stored = session.get(ContentVersion, pack.version)
+        if stored is not None:
+            return stored
+        digests = {path: hashlib.sha256(data).hexdigest() for path, data in pack.files.items()}
+        try:
+            with session.begin_nested():
+                known = set(session.scalars(select(ContentBlob.sha256)
+                                            .where(ContentBlob.sha256.in_(set(digests.values())))))
+                for path, digest in digests.items():
+                    if digest not in known:
+                        data = pack.files[path]
+                        session.add(ContentBlob(sha256=digest, size=len(data), data=data))
+                        known.add(digest)
+                session.flush()
+                stored = ContentVersion(version=pack.version, root=str(pack.root)[:1000],
+                                        loaded_at=utcnow())
+                session.add(stored)
+                session.flush()
+                session.add_all(ContentFile(version=pack.version, path=path, sha256=digest)
+                                for path, digest in sorted(digests.items()))
+            return stored
+        except IntegrityError:  # a concurrent request stored the version or a blob first
+            continue
+    stored = session.get(ContentVersion, pack.version)
+    if stored is None:
+        raise RuntimeError(f"could not store content version {pack.version}")
+    return stored
+
+
+def content_version_files(session: Session, version: str) -> dict[str, bytes]:
+    """The files of a stored content version: relative path -> bytes."""
+    if session.get(ContentVersion, version) is None:
+        raise NotFound(f"content version {version} is not stored")
+    rows = session.execute(select(ContentFile.path, ContentBlob.data)
+                           .join(ContentFile.blob)
+                           .where(ContentFile.version == version)
+                           .order_by(ContentFile.path))
+    return {path: bytes(data) for path, data in rows}
+
+
+def export_content_version(session: Session, version: str, directory: str | Path) -> Path:
+    """Write a stored content version's files under `directory`, ready to load as a pack."""
+    root = Path(directory).resolve()
+    for path, data in content_version_files(session, version).items():
+        relative = PurePosixPath(path)
+        if relative.is_absolute() or ".." in relative.parts:
+            raise ValueError(f"refusing to write {path!r} outside {root}")
+        target = root.joinpath(*relative.parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    return root
+
+
+# --- views ------------------------------------------------------------------------------------
+
+def configuration_view(configuration: Configuration, revision: Revision) -> dict[str, Any]:
+    return {"id": configuration.id,
+            "customer": {"id": configuration.customer.id, "name": configuration.customer.name},
+            "created_at": configuration.created_at, "updated_at": configuration.updated_at,
+            "revision": revision.number, "status": revision.status,
+            "content_version": revision.content_version, "profile": revision.profile,
+            "adjustments": revision.adjustments, "document": revision.document}
+
+
+def revision_view(revision: Revision) -> dict[str, Any]:
+    return {"configuration_id": revision.configuration_id, "number": revision.number,
+            "created_at": revision.created_at, "created_by": revision.created_by,
+            "status": revision.status, "content_version": revision.content_version,
+            "totals": revision.totals, "profile": revision.profile,
+            "adjustments": revision.adjustments, "document": revision.document}
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+def _pipeline(content: Content) -> Any:
+    """The pipeline being served now; taken once so the document and the stored content version
+    come from the same pack even if the content is reloaded meanwhile."""
+    pipeline = content.pipeline
+    if pipeline is None:
+        raise ContentError(content.status.problems)
+    return pipeline
+
+
+def _revision(configuration: Configuration, number: int, profile: dict[str, Any],
+              adjustments: list[Any], document: dict[str, Any], version: str, now: Any,
+              created_by: str | None) -> Revision:
+    return Revision(configuration=configuration, number=number, profile=profile,
+                    adjustments=adjustments, document=document, status=document["status"],
+                    totals=document["totals"], content_version=version, created_at=now,
+                    created_by=created_by)
+
+
+def _json(value: Any) -> Any:
+    """`value` as it reads back from a JSON column, so what we return is what we stored."""
+    return json.loads(json.dumps(value))
