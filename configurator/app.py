@@ -45,4 +45,19 @@ def create_app(config: dict[str, Any] | None = None, *, content: Any = None) -> 
     db.init_app(app)
     app.extensions["configurator.migration_head"] = migrate.heads()[0]
     api.init_app(app)
+    _add_front_door(app)
     return app
+
+
+def _add_front_door(app: Flask) -> None:
+    """`/` leads somewhere, and the interactive API docs work without internet access."""
+    from flask import redirect, send_from_directory, url_for
+    from swagger_ui_bundle import swagger_ui_path
+
+    @app.get("/")
+    def index():
+        return redirect(url_for("api-docs.openapi_swagger_ui"))
+
+    @app.get("/api/v1/docs/assets/<path:filename>")
+    def swagger_ui_assets(filename: str):
+        return send_from_directory(swagger_ui_path, filename, max_age=86400)

@@ -290,10 +290,15 @@ def test_openapi_document_and_interactive_docs(client):
     assert PROBLEM in post["responses"]["422"]["content"]
     assert "ConfigurationDocument" in spec["components"]["schemas"]
     assert PROBLEM in spec["components"]["responses"]["DEFAULT_ERROR"]["content"]
-    # The UI pages load their scripts from a CDN; here only the routes are checked.
-    for page in ("/api/v1/docs", "/api/v1/redoc"):
-        response = client.get(page)
-        assert response.status_code == 200 and response.mimetype == "text/html"
+    page = client.get("/api/v1/docs")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    # the interactive docs load their scripts from this app, not from the internet
+    html = page.get_data(as_text=True)
+    assert "/api/v1/docs/assets/swagger-ui-bundle.js" in html
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        with client.get(f"/api/v1/docs/assets/{asset}") as response:
+            assert response.status_code == 200
+    assert client.get("/").location.endswith("/api/v1/docs")
 
 
 # --- errors -----------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The REST API under /api/v1 (flask-smorest), with its OpenAPI document and interactive docs:
 
 - `/api/v1/openapi.json`: the OpenAPI document
-- `/api/v1/docs`: Swagger UI, `/api/v1/redoc`: ReDoc (both load their scripts from a CDN)
+- `/api/v1/docs`: Swagger UI, served with its scripts by the app (no CDN)
 """
 from __future__ import annotations
 
