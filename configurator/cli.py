@@ -108,7 +108,12 @@ def test_command(ctx: click.Context, select: str | None, verbose: bool) -> None:
 
     pack = _pack_or_exit(ctx)
     pipeline = _pipeline_or_exit(pack)
-    results = run_rule_tests(pipeline, select=select)
+    from .engine.durable_adapter import EngineError
+    try:
+        results = run_rule_tests(pipeline, select=select)
+    except EngineError as exc:
+        click.echo(f"{exc}\nRun `configurator check` to find the rule.", err=True)
+        raise SystemExit(EXIT_CONTENT)
     failed = [r for r in results if not r.passed]
     for result in results:
         where = f"{result.test.file}:{result.test.line}"
@@ -124,11 +129,15 @@ def test_command(ctx: click.Context, select: str | None, verbose: bool) -> None:
 
 
 def _pipeline_or_exit(pack):
+    from .engine.durable_adapter import EngineError
     from .engine.pipeline import Pipeline
     try:
         return Pipeline(pack)
     except ContentError as exc:
         _print_problems(exc.problems)
+        raise SystemExit(EXIT_CONTENT)
+    except EngineError as exc:
+        click.echo(f"{exc}\nRun `configurator check` to find the rule.", err=True)
         raise SystemExit(EXIT_CONTENT)
 
 
@@ -170,8 +179,12 @@ def configure(ctx: click.Context, profile_file: Path, as_json: bool,
             raise InputError(f"{adjustments_file}:{exc.line}: {exc.message}") from None
     pack = _pack_or_exit(ctx)
     pipeline = _pipeline_or_exit(pack)
+    from .engine.durable_adapter import EngineError
     try:
         document = run_configure(pipeline, profile, adjustments)
+    except EngineError as exc:
+        click.echo(f"{exc}\nRun `configurator check` to find the rule.", err=True)
+        raise SystemExit(EXIT_CONTENT)
     except (ProfileInvalid, AdjustmentInvalid) as exc:
         prefix = "profile." if isinstance(exc, ProfileInvalid) else ""
         for field, messages in exc.errors.items():

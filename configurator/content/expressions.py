@@ -77,7 +77,7 @@ class Expression:
             return self._fn(facts)
         except ZeroDivisionError:
             raise ExpressionError(f"`{self.source}` divides by zero") from None
-        except TypeError as exc:
+        except (TypeError, OverflowError, ValueError) as exc:
             raise ExpressionError(f"`{self.source}`: {exc}") from None
 
 

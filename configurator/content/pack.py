@@ -195,36 +195,49 @@ def _parse_tests(doc: Any, file: str, log: ProblemLog, profile: ProfileSpec, cat
 
 
 def _check_expect(expect: dict, name: str, log: ProblemLog, line: int | None, catalog) -> None:
+    def bad(kline, message: str, hint: str = "") -> None:
+        log.error(kline, f"test `{name}`: {message}", hint)
+
     for key, value in expect.items():
         kline = line_of(expect, key) or line
         if key not in EXPECT_KEYS:
-            log.error(kline, f"unknown expectation `{key}` in test `{name}`",
-                      " ".join(filter(None, [suggest(key, EXPECT_KEYS),
-                                             f"allowed: {', '.join(EXPECT_KEYS)}"])))
-        elif key == "status" and value not in STATUSES:
-            log.error(kline, f"status `{value}` is not a status", f"use one of: {', '.join(STATUSES)}")
+            bad(kline, f"unknown expectation `{key}`",
+                " ".join(filter(None, [suggest(key, EXPECT_KEYS), f"allowed: {', '.join(EXPECT_KEYS)}"])))
+        elif key == "status":
+            if value not in STATUSES:
+                bad(kline, f"status `{value}` is not a status", f"use one of: {', '.join(STATUSES)}")
         elif key in ("includes", "absent", "excluded", "recommends"):
-            if not isinstance(value, list):
-                log.error(kline, f"`{key}` must be a list of module ids")
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                bad(kline, f"`{key}` must be a list of module ids", f"write `{key}: [module-a, module-b]`")
                 continue
             for module in value:
                 if module not in catalog.modules:
-                    log.error(kline, f"test `{name}` expects module `{module}`, which is not in the "
-                              "catalog", suggest(module, catalog.modules))
+                    bad(kline, f"expects module `{module}`, which is not in the catalog",
+                        suggest(module, catalog.modules))
         elif key == "quantities":
             if not isinstance(value, dict):
-                log.error(kline, "`quantities` must map module id to a number")
+                bad(kline, "`quantities` must map module id to a number", "write `quantities: {module-a: 2}`")
                 continue
-            for module in value:
+            for module, quantity in value.items():
                 if module not in catalog.modules:
-                    log.error(kline, f"test `{name}` expects module `{module}`, which is not in the "
-                              "catalog", suggest(module, catalog.modules))
+                    bad(kline, f"expects module `{module}`, which is not in the catalog",
+                        suggest(module, catalog.modules))
+                elif isinstance(quantity, bool) or not isinstance(quantity, int):
+                    bad(kline, f"quantity of `{module}` must be a whole number, not {quantity!r}")
         elif key == "totals":
             if not isinstance(value, dict):
-                log.error(kline, "`totals` must map a total's name to an amount")
+                bad(kline, "`totals` must map a total's name to an amount", "write `totals: {first_year: 1200}`")
                 continue
-            for total in value:
+            for total, amount in value.items():
                 if total not in TOTAL_KEYS:
-                    log.error(kline, f"`{total}` is not a total", f"use: {', '.join(TOTAL_KEYS)}")
-        elif key == "approvals" and not isinstance(value, list):
-            log.error(kline, "`approvals` must be a list of roles (use [] for none)")
+                    bad(kline, f"`{total}` is not a total", f"use: {', '.join(TOTAL_KEYS)}")
+                elif isinstance(amount, bool) or not isinstance(amount, (int, float)):
+                    bad(kline, f"total `{total}` must be a number, not {amount!r}")
+        elif key == "derived":
+            if not isinstance(value, dict):
+                bad(kline, "`derived` must map a derived fact's name to its value",
+                    "write `derived: {tier: key}`")
+        elif key in ("approvals", "warnings"):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                what = "roles (use [] for none)" if key == "approvals" else "texts"
+                bad(kline, f"`{key}` must be a list of {what}", f"write `{key}: [a, b]`")

@@ -125,7 +125,7 @@ def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 
 def _normalise(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _normalise(v) for k, v in value.items() if v is not None}
+        return {k: _normalise(v) for k, v in value.items() if v is not None and v != ""}
     if isinstance(value, list):
         return [_normalise(v) for v in value]
     if isinstance(value, dt.date):
@@ -140,13 +140,15 @@ def _ma_field(spec: FieldSpec) -> ma.fields.Field:
         kwargs["load_default"] = (lambda: list(default)) if isinstance(default, list) else default
     rng = validate.Range(min=spec.min, max=spec.max) if (spec.min, spec.max) != (None, None) else None
     if spec.type == "string":
-        return ma.fields.String(validate=validate.Length(max=spec.max_length), **kwargs)
+        # an empty optional text counts as not given; a required one must not be empty
+        return ma.fields.String(validate=validate.Length(min=1 if spec.required else 0,
+                                                         max=spec.max_length), **kwargs)
     if spec.type == "enum":
         return ma.fields.String(validate=validate.OneOf(spec.values), **kwargs)
     if spec.type == "integer":
-        return ma.fields.Integer(strict=True, validate=rng, **kwargs)
+        return ma.fields.Integer(strict=True, validate=_finite(rng), **kwargs)
     if spec.type == "number":
-        return ma.fields.Float(allow_nan=False, validate=_finite(rng), **kwargs)
+        return FourDecimals(allow_nan=False, validate=_finite(rng), **kwargs)
     if spec.type == "boolean":
         return ma.fields.Boolean(**kwargs)
     if spec.type == "date":
@@ -160,8 +162,16 @@ def _ma_field(spec: FieldSpec) -> ma.fields.Field:
     raise AssertionError(spec.type)  # pragma: no cover - the loader rejects other types
 
 
+class FourDecimals(ma.fields.Float):
+    """A number kept to 4 decimal places: what the rules engine can compare exactly."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        number = super()._deserialize(value, attr, data, **kwargs)
+        return round(number, 4) if number is not None else None
+
+
 def _finite(rng: validate.Range | None) -> list:
-    bound = validate.Range(min=-1e15, max=1e15, error="must be between -1e15 and 1e15")
+    bound = validate.Range(min=-1e15, max=1e15, error="Must be between -10^15 and 10^15.")
     return [bound] + ([rng] if rng else [])
 
 
@@ -220,8 +230,12 @@ def _parse_field(name: str, decl: Any, log: ProblemLog, line: int | None,
         log.error(line_of(decl, "type") or line, f"field `{path}` has type {ftype!r}",
                   f"use one of: {', '.join(TYPES)}")
         return None
-    spec = FieldSpec(name=name, type=ftype, line=line,
-                     required=bool(decl.get("required", False)),
+    required = decl.get("required", False)
+    if not isinstance(required, bool):
+        log.error(line_of(decl, "required") or line, f"`required` of field `{path}` must be true "
+                  f"or false, not {required!r}", "write `required: true` or leave it out")
+        required = False
+    spec = FieldSpec(name=name, type=ftype, line=line, required=required,
                      label=str(decl.get("label", "")), help=str(decl.get("help", "")))
     for key in ("min", "max"):
         if key in decl:

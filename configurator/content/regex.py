@@ -1,16 +1,18 @@
 """`matches` patterns: written in the familiar Python style, run in durable-rules' own dialect.
 
-durable-rules matches whole values with a DFA (no backtracking) and escapes with `%` instead of
-`\\`; Python's `\\d+` would silently never match there. We accept the subset both understand
-and translate it, and reject the rest with a message.
+durable-rules matches whole values with a DFA (no backtracking, so no catastrophic patterns) and
+escapes with `%` instead of `\\`; Python's `\\d+` would silently never match there. We accept the
+subset that means the same in both and translate it; the rest is refused with a message.
 """
 from __future__ import annotations
 
 import re
 
-ESCAPES = {"d": "%d", "w": "%w", "s": "%s"}
-SPECIAL = set(".|?*+()[]{}%")
+ESCAPES = {"d": "%d", "s": "%s"}          # ASCII digits and spaces, in both dialects
+SPECIAL = set(".|?*+()[]{}%")             # escaped with % in durable-rules
 MAX_LENGTH = 200
+MAX_REPEAT = 100                          # durable-rules' largest {m,n}
+INTERVAL = re.compile(r"\{(\d+)(?:,(\d+))?\}")
 
 
 class RegexError(ValueError):
@@ -18,7 +20,7 @@ class RegexError(ValueError):
 
 
 def translate(pattern: str) -> str:
-    """The durable-rules form of `pattern`, or RegexError."""
+    """The durable-rules form of `pattern`, or RegexError saying what is not supported."""
     if len(pattern) > MAX_LENGTH:
         raise RegexError(f"longer than {MAX_LENGTH} characters")
     try:
@@ -29,27 +31,57 @@ def translate(pattern: str) -> str:
         pattern = pattern[1:]
     if pattern.endswith("$") and not pattern.endswith("\\$"):
         pattern = pattern[:-1]
-    out = []
+    out: list[str] = []
+    in_class = False
     i = 0
     while i < len(pattern):
         ch = pattern[i]
         if ch == "\\":
-            if i + 1 >= len(pattern):
-                raise RegexError("ends with a lone backslash")
-            nxt = pattern[i + 1]
+            nxt = pattern[i + 1] if i + 1 < len(pattern) else ""
             if nxt in ESCAPES:
                 out.append(ESCAPES[nxt])
-            elif nxt in SPECIAL or nxt in "\\-^$/":
-                out.append("%" + nxt if nxt in SPECIAL else nxt)
+            elif nxt == "w":
+                raise RegexError("\\w is not supported (the rules engine's letters differ from "
+                                 "Python's); list the characters, e.g. [A-Za-z0-9_]")
+            elif nxt == "-" and in_class:
+                raise RegexError("a literal - inside [...] is not supported; write (-|[...]) instead")
+            elif nxt in SPECIAL:
+                out.append("%" + nxt)
+            elif nxt in "-/^$\\" and nxt:
+                out.append(nxt if nxt != "\\" else "\\")
             else:
-                raise RegexError(f"\\{nxt} is not supported (only \\d \\w \\s and escaped symbols)")
+                raise RegexError(f"\\{nxt} is not supported (only \\d, \\s and escaped symbols)")
             i += 2
             continue
-        if ch == "(" and pattern[i + 1:i + 2] == "?":
+        if in_class:
+            if ch == "]":
+                in_class = False
+            elif ch == "-" and (pattern[i - 1] in "[^" or pattern[i + 1:i + 2] == "]"):
+                raise RegexError("a literal - inside [...] is not supported; write (-|[...]) instead")
+            out.append("%%" if ch == "%" else ch)
+            i += 1
+            continue
+        if ch == "[":
+            in_class = True
+            out.append(ch)
+            if pattern[i + 1:i + 2] == "^":
+                out.append("^")
+                i += 1
+        elif ch == "{":
+            match = INTERVAL.match(pattern, i)
+            if not match:
+                raise RegexError("repeat counts must be {n} or {m,n}, e.g. a{0,2}")
+            low, high = int(match.group(1)), int(match.group(2) or match.group(1))
+            if low > high or high > MAX_REPEAT:
+                raise RegexError(f"repeat counts must satisfy m <= n <= {MAX_REPEAT}")
+            out.append(match.group(0))
+            i = match.end()
+            continue
+        elif ch == "(" and pattern[i + 1:i + 2] == "?":
             raise RegexError("(?...) groups, look-arounds and flags are not supported")
-        if ch in "^$":
+        elif ch in "^$":
             raise RegexError(f"`{ch}` is only allowed at the very start or end (matches are whole-value)")
-        if ch == "%":
+        elif ch == "%":
             out.append("%%")
         else:
             out.append(ch)
@@ -60,5 +92,5 @@ def translate(pattern: str) -> str:
 
 
 def python_pattern(pattern: str) -> re.Pattern:
-    """The same pattern for Python-side explanations (whole-value match)."""
-    return re.compile(pattern)
+    """The same pattern for Python-side evaluation: whole-value, ASCII classes."""
+    return re.compile(pattern, re.ASCII)

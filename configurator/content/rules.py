@@ -30,10 +30,12 @@ ACTIONS: dict[str, tuple[str, ...]] = {   # action key -> the option keys allowe
 }
 RULESET_KEYS = ("ruleset", "stage", "description", "rules")
 RULE_KEYS = ("id", "description", "priority", "when", "then")
-ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+# no dots: ids appear inside fact paths (`solution.quantities.temp-sensor-pack`)
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 NOTE_SECTIONS = ("executive-summary", "solution", "delivery", "commercial", "terms")
 MAX_PRIORITY = 1000
+MIN_NUMBER, MAX_NUMBER = 0.0001, 1e15   # what durable-rules reads without an exponent
 
 
 def suggest(word: str, choices: Any) -> str:
@@ -453,6 +455,10 @@ def _value_problem(path: str, ftype: FactType, value: Any) -> tuple[str, str] | 
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return f"{path} is a number but is compared with {value!r}", \
                 f"write the number without quotes, e.g. `{path}: {{gte: 5}}`"
+        if isinstance(value, float) and value != 0 and not MIN_NUMBER <= abs(value) < MAX_NUMBER:
+            return (f"{value!r} is too small or too large to compare: numbers in conditions "
+                    f"are 0 or between {MIN_NUMBER} and {MAX_NUMBER:.0e} in size",
+                    "profile numbers are kept to 4 decimal places")
         return None
     if ftype.type == "boolean":
         if not isinstance(value, bool):

@@ -1,6 +1,7 @@
 """Read YAML 1.2 files keeping the line of every key and item, so problems can name them."""
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -77,5 +78,8 @@ def plain(node: Any) -> Any:
         return float(node)
     if isinstance(node, str):
         return str(node)
+    if isinstance(node, (dt.date, dt.datetime)):
+        # YAML 1.2 has no timestamps, but ruamel still builds dates from `2026-01-31`
+        return node.isoformat()
     raise YamlSyntaxError(None, f"YAML tags such as {getattr(node, 'tag', node)!s} are not allowed; "
                                 "write plain values")

@@ -58,21 +58,35 @@ def nnf(cond: Condition, negate: bool = False) -> Condition:
 
 def compile_condition(cond: Condition, flags: FlagRegistry) -> dict:
     """The durable expression for `cond` over the world fact."""
-    return _expr(nnf(cond), flags) or {"t": "w"}
+    expression = _expr(nnf(cond), flags)
+    if expression is TRUE:
+        return {"t": "w"}       # every world fact; an empty $and would hang durable-rules
+    if expression is FALSE:
+        return {"t": "never"}   # no world fact
+    return expression
 
 
-def _expr(cond: Condition, flags: FlagRegistry) -> dict | None:
+TRUE, FALSE = object(), object()   # a group with nothing left in it: all-of [] / any-of []
+
+
+def _expr(cond: Condition, flags: FlagRegistry) -> Any:
     if isinstance(cond, Test):
         return _positive(cond, flags)
     if isinstance(cond, Not):
         return _negative(cond.item, flags)
-    parts = [p for p in (_expr(item, flags) for item in cond.items) if p is not None]
+    parts = [_expr(item, flags) for item in cond.items]
     if isinstance(cond, AllOf):
+        if any(p is FALSE for p in parts):
+            return FALSE
+        parts = [p for p in parts if p is not TRUE]
         if not parts:
-            return None         # always true; an empty $and would hang durable-rules
+            return TRUE
         return parts[0] if len(parts) == 1 else {"$and": parts}
+    if any(p is TRUE for p in parts):
+        return TRUE
+    parts = [p for p in parts if p is not FALSE]
     if not parts:
-        return None
+        return FALSE
     return parts[0] if len(parts) == 1 else {"$or": parts}
 
 
@@ -164,6 +178,22 @@ def tests_of(cond: Condition):
             yield from tests_of(item)
 
 
+def _comparisons(expression: dict):
+    """(attribute, op, value) for each test in a compiled durable expression."""
+    for key, body in expression.items():
+        if key in ("$and", "$or"):
+            for part in body:
+                yield from _comparisons(part)
+        elif key in ("$iany", "$iall"):
+            for attribute, inner in body.items():
+                yield attribute, key, repr(inner)
+        elif key.startswith("$"):
+            for attribute, value in body.items():
+                yield attribute, key, value
+        else:
+            yield key, "eq", body
+
+
 def limit_problems(stage: str, rules: list[Rule], compiled: dict[str, dict]) -> list[Problem]:
     """What in this stage durable-rules would crash, hang or refuse on, in a product manager's terms."""
     problems: list[Problem] = []
@@ -187,30 +217,38 @@ def limit_problems(stage: str, rules: list[Rule], compiled: dict[str, dict]) -> 
                                     f"exactly the same `when` as `{rule.id}`; the rules engine "
                                     f"takes at most {MAX_IDENTICAL_CONDITIONS}",
                                     "merge them into fewer rules with more actions each"))
+    # Counted on what durable-rules receives: equality values hash (it hangs past 512 distinct
+    # values on one attribute), every other comparison is a node of its own (past 64 on one
+    # attribute it fails while matching, error 303) - `contains`, `ne`, `not_in` and negations
+    # included.
     equal_values: dict[str, set] = defaultdict(set)
-    ranges: dict[str, set] = defaultdict(set)
-    where: dict[str, Rule] = {}
+    comparisons: Counter = Counter()
+    reported: set[str] = set()
     for rule in rules:
-        for test in tests_of(rule.when):
-            where.setdefault(test.path, rule)
-            if test.op in ("eq", "in", "not_in", "ne", "contains", "contains_any", "contains_all"):
-                values = test.value if isinstance(test.value, list) else [test.value]
-                equal_values[test.path].update(repr(v) for v in values)
-            elif test.op in COMPLEMENT or test.op == "matches":
-                ranges[test.path].add((test.op, repr(test.value)))
-    for path, values in equal_values.items():
-        if len(values) > MAX_EQUALITY_VALUES:
-            rule = where[path]
-            problems.append(Problem(rule.file, rule.line, f"the {stage} stage compares {path} with "
-                                    f"{len(values)} different values; the rules engine hangs above "
-                                    f"{MAX_EQUALITY_VALUES}",
-                                    "derive a grouping fact first (e.g. derived.region) and test that"))
-    for path, tests in ranges.items():
-        if len(tests) > MAX_RANGE_TESTS:
-            rule = where[path]
-            problems.append(Problem(rule.file, rule.line, f"the {stage} stage has {len(tests)} different "
-                                    f"range or pattern tests on {path}; the rules engine fails "
-                                    f"above {MAX_RANGE_TESTS}",
-                                    "derive a band first (e.g. derived.size: small/medium/large) "
-                                    "and compare with that"))
+        if rule.id not in compiled:
+            continue
+        for attribute, op, value in _comparisons(compiled[rule.id]):
+            if attribute.startswith("has.") or attribute == "t":
+                continue
+            if op == "eq":
+                equal_values[attribute].add(repr(value))
+                count, limit = len(equal_values[attribute]), MAX_EQUALITY_VALUES
+            else:
+                comparisons[attribute] += 1
+                count, limit = comparisons[attribute], MAX_RANGE_TESTS
+            if count <= limit or attribute in reported:
+                continue
+            reported.add(attribute)
+            if op == "eq":
+                problems.append(Problem(
+                    rule.file, rule.line, f"the {stage} stage compares {attribute} with more than "
+                    f"{limit} different values (here, in `{rule.id}`); the rules engine hangs above "
+                    f"{limit}", "derive a grouping fact first (e.g. derived.region) and test that"))
+            else:
+                problems.append(Problem(
+                    rule.file, rule.line, f"the {stage} stage has more than {limit} tests other than "
+                    f"equality on {attribute} (here, in `{rule.id}`): ranges, ne, not_in, contains, "
+                    f"matches and negations; the rules engine fails above {limit}",
+                    "derive a fact once (e.g. derived.size or derived.cold_chain) and compare "
+                    "with that in the other rules"))
     return problems

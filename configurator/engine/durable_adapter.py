@@ -6,8 +6,10 @@ timer threads. This adapter makes it predictable (../shared/notes/durable-rules.
 - no timer threads: every action runs synchronously inside the one `assert_fact` call;
 - one evaluation at a time per process (a lock; threads would give no parallelism anyway), so
   exactly one sid is live and two sids can never share state through a hash collision;
-- a sentinel rule that matches every world fact, so each sid has fired an action before its
-  state is deleted (deleting a sid that never fired crashes the process);
+- a marker fact asserted first into every new sid fires a rule of its own, so each sid has
+  fired an action before its state is deleted, even when the world fact then fails (deleting a
+  sid that never fired crashes the process); a sentinel rule matches every world fact, so no
+  world fact is "not handled";
 - state deleted in `finally`; exceptions from actions captured and re-raised to the caller.
 """
 from __future__ import annotations
@@ -24,7 +26,9 @@ from durable.engine import Host
 log = logging.getLogger(__name__)
 
 SENTINEL = "__sentinel__"
+MARKER = "__marker__"
 WORLD_MARK = {"t": "w"}      # every world fact carries it; the sentinel matches on it
+MARKER_MARK = {"t": "m"}     # the marker fact: only the marker rule matches it
 LAST_PRIORITY = 65535        # durable runs LOWER priorities first
 
 
@@ -72,13 +76,13 @@ FireCallback = Callable[[str], "dict | None"]
 
 
 class _Run:
-    __slots__ = ("sid", "world", "fire", "error", "version", "sentinel_fired")
+    __slots__ = ("sid", "world", "fire", "error", "version", "marked")
 
     def __init__(self, sid: str, world: dict, fire: FireCallback):
         self.sid, self.world, self.fire = sid, world, fire
         self.error: BaseException | None = None
         self.version = 1
-        self.sentinel_fired = False
+        self.marked = False
 
 
 class DurableEngine:
@@ -97,7 +101,9 @@ class DurableEngine:
             definition["run"] = self._action(name)
             definitions[name] = definition
         definitions[SENTINEL] = {"all": [{"m": dict(WORLD_MARK)}], "pri": LAST_PRIORITY,
-                                 "run": self._sentinel}
+                                 "run": self._noop}
+        definitions[MARKER] = {"all": [{"m": dict(MARKER_MARK)}], "pri": LAST_PRIORITY,
+                               "run": self._marked}
         with self._lock:
             name = f"{prefix}-{next(self._names)}"
             try:
@@ -123,22 +129,27 @@ class DurableEngine:
             run = _Run(sid, fact, fire)
             self._runs[sid] = run
             try:
+                self._host.assert_fact(ruleset, dict(MARKER_MARK, sid=sid, id="m"))
                 self._host.assert_fact(ruleset, fact)
             except Exception as exc:
                 raise EngineError.from_durable("a configuration", exc) from None
             finally:
                 del self._runs[sid]
-                if run.sentinel_fired:
+                if run.marked:
                     self._host.delete_state(ruleset, sid)
                 else:  # deleting a sid on which nothing fired crashes durable-rules
                     log.error("rules engine state for sid %s could not be released", sid)
             if run.error is not None:
                 raise run.error
 
-    def _sentinel(self, c: Any) -> None:
+    @staticmethod
+    def _noop(c: Any) -> None:
+        pass
+
+    def _marked(self, c: Any) -> None:
         run = self._runs.get(c.s.sid)
         if run is not None:
-            run.sentinel_fired = True
+            run.marked = True
 
     def _action(self, rule_name: str) -> Callable[[Any], None]:
         def action(c: Any) -> None:   # exactly one parameter: two would make it "async"

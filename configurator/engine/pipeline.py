@@ -7,6 +7,7 @@ configuration, which also guarantees that chaining ends.
 """
 from __future__ import annotations
 
+import copy
 import math
 from decimal import Decimal
 from typing import Any
@@ -152,6 +153,8 @@ class Evaluation:
                 value = lookup(facts, path)
             except MissingFact:
                 continue
+            if not _has_content(value):   # "" and [] have no value, as in the reference
+                continue
             node = out
             parts = path.split(".")[1:]
             for part in parts[:-1]:
@@ -183,6 +186,7 @@ class Evaluation:
                     value = self._number(value, rule, f"derived.{name}")
                     if value is None:
                         continue
+                value = copy.deepcopy(value)   # documents never share objects with the rules
                 entry.setdefault("derived", {})[name] = value
                 if self.derived.get(name, _UNSET) != value:
                     self.derived[name] = value
@@ -205,9 +209,9 @@ class Evaluation:
         elif kind == "require_approval":
             self.approvals.append((p["role"], reason))
         elif kind == "service_level":
-            self.service_level.update(p["values"])
+            self.service_level.update(copy.deepcopy(p["values"]))
         elif kind == "team":
-            member = dict(p["member"])
+            member = copy.deepcopy(p["member"])
             role = member["role"]
             self.team[role] = {**self.team.get(role, {}), **member, "rule": rule.id}
         elif kind == "note":
@@ -384,3 +388,7 @@ def _clean(value: Any) -> Any:
     if isinstance(value, str):
         return value.replace("\x00", "")
     return value
+
+
+def _has_content(value: Any) -> bool:
+    return value is not None and value != "" and value != []

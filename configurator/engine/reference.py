@@ -12,11 +12,12 @@ from typing import Any
 
 from ..content.expressions import MissingFact, lookup
 from ..content.model import AllOf, AnyOf, Condition, Not, Test
+from ..content.regex import python_pattern
 
 
 @lru_cache(maxsize=1024)
 def _regex(pattern: str) -> re.Pattern:
-    return re.compile(pattern)
+    return python_pattern(pattern)
 
 
 def value_of(facts: dict, path: str) -> tuple[bool, Any]:

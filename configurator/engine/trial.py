@@ -7,6 +7,7 @@ minimal profile; the parent waits with a timeout. Run as `python -m configurator
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -56,8 +57,10 @@ def minimal_profile(fields: dict) -> dict:
             out[name] = minimal_profile(spec.fields)
         elif spec.type == "enum":
             out[name] = spec.values[0]
-        elif spec.type in ("integer", "number"):
-            out[name] = int(spec.min) if spec.min is not None else 0
+        elif spec.type == "integer":
+            out[name] = math.ceil(spec.min) if spec.min is not None else 0
+        elif spec.type == "number":
+            out[name] = spec.min if spec.min is not None else 0
         elif spec.type == "boolean":
             out[name] = False
         elif spec.type == "date":
@@ -65,7 +68,7 @@ def minimal_profile(fields: dict) -> dict:
         elif spec.type == "list":
             out[name] = []
         else:
-            out[name] = "Trial"
+            out[name] = "Trial"[:spec.max_length]
     return out
 
 
