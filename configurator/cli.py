@@ -107,7 +107,7 @@ def test_command(ctx: click.Context, select: str | None, verbose: bool) -> None:
     from .engine.ruletests import run_rule_tests
 
     pack = _pack_or_exit(ctx)
-    pipeline = _pipeline_or_exit(pack)
+    pipeline = _pipeline_or_exit(pack, include_drafts=True)
     from .engine.durable_adapter import EngineError
     try:
         results = run_rule_tests(pipeline, select=select)
@@ -128,11 +128,11 @@ def test_command(ctx: click.Context, select: str | None, verbose: bool) -> None:
     raise SystemExit(1 if failed else 0)
 
 
-def _pipeline_or_exit(pack):
+def _pipeline_or_exit(pack, include_drafts: bool = False):
     from .engine.durable_adapter import EngineError
     from .engine.pipeline import Pipeline
     try:
-        return Pipeline(pack)
+        return Pipeline(pack, include_drafts=include_drafts)
     except ContentError as exc:
         _print_problems(exc.problems)
         raise SystemExit(EXIT_CONTENT)

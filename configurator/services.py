@@ -15,6 +15,7 @@ from .content.pack import check_pack, content_root
 from .content.problems import ContentError, Problem
 from .content.model import ContentPack
 from .engine.adjustments import parse_adjustments
+from .engine.durable_adapter import EngineError
 from .engine.pipeline import Pipeline
 from .engine.trial import trial_run
 
@@ -73,6 +74,10 @@ class Content:
                     pipeline = Pipeline(pack)
                 except ContentError as exc:
                     problems, pipeline = problems + exc.problems, None
+                except EngineError as exc:
+                    problems = problems + [Problem("rules/", None, str(exc),
+                                                   "run `configurator check` to find the rule")]
+                    pipeline = None
                 if pipeline is not None:
                     old, self.pipeline = self.pipeline, pipeline
                     if old is not None:

@@ -84,7 +84,7 @@ def test_a_rule_key_typo_suggests_the_right_key(tmp_path):
             then: [{include: gateway}]
         """})
     assert found == ["rules/r.yaml:5: error: unknown key `whne` in a rule\n"
-                     "    fix: did you mean `when`? allowed: id, description, priority, when, then"]
+                     "    fix: did you mean `when`? allowed: id, description, priority, draft, effective, when, then"]
 
 
 def test_unknown_module_stage_and_family_are_reported(tmp_path):

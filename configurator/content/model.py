@@ -122,6 +122,14 @@ class Rule:
     file: str
     line: int | None
     order: int = 0   # position in the stage's file order, for ties in priority
+    draft: bool = False                  # out of production runs; in test, explain, impact
+    effective_from: str | None = None    # ISO dates, inclusive
+    effective_until: str | None = None
+
+    def effective_on(self, day: str) -> bool:
+        """Whether the rule applies to a configuration made on `day` (yyyy-mm-dd)."""
+        return (self.effective_from is None or self.effective_from <= day) and \
+            (self.effective_until is None or day <= self.effective_until)
 
 
 @dataclass(frozen=True)
@@ -141,6 +149,7 @@ class RuleTest:
     expect: dict
     file: str
     line: int | None
+    date: str | None = None      # the day the test configures on (for `effective` rules)
 
 
 @dataclass

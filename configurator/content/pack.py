@@ -1,6 +1,7 @@
 """Load a content pack (catalog/, rules/, proposals/) from a directory, checking everything first."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 from pathlib import Path
@@ -19,7 +20,7 @@ DEFAULT_CONTENT = Path(__file__).resolve().parents[2]
 PACK_FOLDERS = ("catalog", "rules", "proposals")
 EXPECT_KEYS = ("status", "includes", "absent", "excluded", "recommends", "quantities", "derived",
                "approvals", "totals", "warnings")
-TEST_KEYS = ("name", "profile", "adjustments", "expect")
+TEST_KEYS = ("name", "date", "profile", "adjustments", "expect")
 TOTAL_KEYS = ("one_time", "monthly", "yearly", "annual_recurring", "first_year")
 STATUSES = ("ok", "approval_required", "conflict")
 MAX_PACK_BYTES = 50_000_000
@@ -190,7 +191,16 @@ def _parse_tests(doc: Any, file: str, log: ProblemLog, profile: ProfileSpec, cat
             continue
         _check_expect(expect, node["name"], log, line_of(node, "expect") or line, catalog)
         adjustments = plain(node.get("adjustments") or [])
-        tests.append(RuleTest(node["name"], data, tuple(adjustments), plain(expect), file, line))
+        day = plain(node.get("date")) if node.get("date") is not None else None
+        if day is not None:
+            try:
+                dt.date.fromisoformat(str(day))
+            except ValueError:
+                log.error(line_of(node, "date") or line, f"`date` of test `{node['name']}` is not "
+                          f"a date: {day!r}", "write yyyy-mm-dd")
+                day = None
+        tests.append(RuleTest(node["name"], data, tuple(adjustments), plain(expect), file, line,
+                              str(day) if day else None))
     return tests
 
 

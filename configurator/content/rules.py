@@ -29,7 +29,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {   # action key -> the option keys allowe
     "warn": (),
 }
 RULESET_KEYS = ("ruleset", "stage", "description", "rules")
-RULE_KEYS = ("id", "description", "priority", "when", "then")
+RULE_KEYS = ("id", "description", "priority", "draft", "effective", "when", "then")
 # no dots: ids appear inside fact paths (`solution.quantities.temp-sensor-pack`)
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
@@ -102,6 +102,13 @@ def _parse_rule(node: Any, ruleset: str, stage: str, file: str, log: ProblemLog,
         log.error(line_of(node, "priority"), f"priority of rule `{rule_id}` must be a whole number "
                   f"from 0 to {MAX_PRIORITY}", "higher fires first; leave it out for 0")
         priority = 0
+    draft = node.get("draft", False)
+    if not isinstance(draft, bool):
+        log.error(line_of(node, "draft"), f"`draft` of rule `{rule_id}` must be true or false",
+                  "write `draft: true` to keep the rule out of production runs")
+        draft = False
+    effective_from, effective_until = _parse_effective(node.get("effective"), rule_id, log,
+                                                       line_of(node, "effective") or line)
     when = parse_condition(node.get("when"), log, line_of(node, "when") or line)
     then_node = node.get("then")
     if not isinstance(then_node, list) or not then_node:
@@ -114,7 +121,35 @@ def _parse_rule(node: Any, ruleset: str, stage: str, file: str, log: ProblemLog,
         if action is not None:
             actions.append(action)
     return Rule(rule_id, ruleset, stage, str(node.get("description", "")), priority, when,
-                tuple(actions), file, line, order)
+                tuple(actions), file, line, order, draft, effective_from, effective_until)
+
+
+def _parse_effective(node: Any, rule_id: str, log: ProblemLog,
+                     line: int | None) -> tuple[str | None, str | None]:
+    if node is None:
+        return None, None
+    if not isinstance(node, dict) or not node or set(node) - {"from", "until"}:
+        log.error(line, f"`effective` of rule `{rule_id}` must be a mapping with `from` and/or "
+                  "`until` dates", "write `effective: {from: 2026-01-01, until: 2026-12-31}`")
+        return None, None
+    days = []
+    for key in ("from", "until"):
+        value = node.get(key)
+        if value is None:
+            days.append(None)
+            continue
+        value = value.isoformat() if isinstance(value, dt.date) else str(value)
+        try:
+            dt.date.fromisoformat(value)
+        except ValueError:
+            log.error(line_of(node, key) or line, f"`effective.{key}` of rule `{rule_id}` is not a "
+                      f"date: {value!r}", "write yyyy-mm-dd, e.g. 2026-12-31")
+            value = None
+        days.append(value)
+    if days[0] and days[1] and days[0] > days[1]:
+        log.error(line, f"rule `{rule_id}` is effective from {days[0]} until {days[1]}: the end "
+                  "comes before the start", "swap the two dates")
+    return days[0], days[1]
 
 
 def parse_condition(node: Any, log: ProblemLog, line: int | None) -> Condition:

@@ -8,6 +8,7 @@ configuration, which also guarantees that chaining ends.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import math
 from decimal import Decimal
 from typing import Any
@@ -34,13 +35,14 @@ def shared_engine() -> DurableEngine:
     return _shared_engine
 
 
-def compile_pack(pack: ContentPack) -> tuple[dict[str, dict[str, dict]], FlagRegistry, list[Problem]]:
+def compile_pack(pack: ContentPack, include_drafts: bool = True
+                 ) -> tuple[dict[str, dict[str, dict]], FlagRegistry, list[Problem]]:
     """Durable rule definitions per stage, and every problem durable-rules would have with them."""
     flags = FlagRegistry()
     stages: dict[str, dict[str, dict]] = {}
     problems: list[Problem] = []
     for stage in STAGES:
-        rules = pack.stage_rules(stage)
+        rules = [r for r in pack.stage_rules(stage) if include_drafts or not r.draft]
         compiled: dict[str, dict] = {}
         for position, rule in enumerate(rules):
             try:
@@ -67,18 +69,24 @@ def _leaf_count(fields: dict) -> int:
 
 
 class Pipeline:
-    """A content pack compiled for the rules engine; `configure` runs one profile through it."""
+    """A content pack compiled for the rules engine; `configure` runs one profile through it.
 
-    def __init__(self, pack: ContentPack, engine: DurableEngine | None = None):
+    Production pipelines leave out `draft: true` rules; the ones behind `test`, `explain` and
+    `impact` take them in (include_drafts=True).
+    """
+
+    def __init__(self, pack: ContentPack, engine: DurableEngine | None = None,
+                 include_drafts: bool = False):
         self.pack = pack
         self.engine = engine or shared_engine()
-        stages, self.flags, problems = compile_pack(pack)
+        self.include_drafts = include_drafts
+        stages, self.flags, problems = compile_pack(pack, include_drafts)
         if problems:
             raise ContentError(problems)
-        self.rules = {rule.id: rule for rule in pack.rules}
+        self.rules = {rule.id: rule for rule in pack.rules if include_drafts or not rule.draft}
         # The world fact carries only the facts some condition compares: durable-rules
         # serialises it on every activation, so a smaller fact is a faster evaluation.
-        self.compared = sorted({t.path for rule in pack.rules for t in _tests(rule.when)
+        self.compared = sorted({t.path for rule in self.rules.values() for t in _tests(rule.when)
                                 if t.op != "exists"})
         self.order = {module: i for i, module in enumerate(
             m for family in pack.catalog.families.values() for m in family.modules)}
@@ -96,9 +104,12 @@ class Pipeline:
             self.engine.unregister(name)
         self._rulesets.clear()
 
-    def configure(self, profile: dict, adjustments: list[Adjustment] = ()) -> dict:
-        """The configuration document for a validated profile and parsed adjustments."""
-        run = Evaluation(self, profile, list(adjustments))
+    def configure(self, profile: dict, adjustments: list[Adjustment] = (),
+                  on: str | None = None) -> dict:
+        """The configuration document for a validated profile and parsed adjustments, made on
+        day `on` (yyyy-mm-dd, default today in UTC), which decides the `effective` rules."""
+        run = Evaluation(self, profile, list(adjustments),
+                         on or dt.datetime.now(dt.timezone.utc).date().isoformat())
         for stage in STAGES:
             run.stage = stage
             if stage in self._rulesets:
@@ -110,8 +121,11 @@ class Pipeline:
 class Evaluation:
     """One profile's way through the pipeline: what fired and everything the actions asked for."""
 
-    def __init__(self, pipeline: Pipeline, profile: dict, adjustments: list[Adjustment]):
+    def __init__(self, pipeline: Pipeline, profile: dict, adjustments: list[Adjustment],
+                 as_of: str):
         self.pipeline = pipeline
+        self.as_of = as_of
+        self.not_effective: list[str] = []
         self.catalog = pipeline.pack.catalog
         self.profile = profile
         self.adjustments = adjustments
@@ -169,6 +183,9 @@ class Evaluation:
             return None
         self.fired_ids.add(rule_id)
         rule = self.pipeline.rules[rule_id]
+        if not rule.effective_on(self.as_of):
+            self.not_effective.append(rule_id)
+            return None
         entry: dict[str, Any] = {"rule": rule.id, "ruleset": rule.ruleset, "stage": rule.stage}
         changed = False
         for action in rule.then:
@@ -327,6 +344,7 @@ class Evaluation:
         return {
             "status": status,
             "content_version": self.pipeline.pack.version,
+            "as_of": self.as_of,
             "derived": dict(self.derived),
             "lines": [sol.line_document(line, self.catalog) for line in solution.lines],
             "recommendations": solution.recommendations,

@@ -37,7 +37,7 @@ def run_rule_tests(pipeline: Pipeline, tests: tuple[RuleTest, ...] | None = None
             result.differences.append(f"the test's input is not valid: {exc}")
             results.append(result)
             continue
-        result.document = pipeline.configure(profile, adjustments)
+        result.document = pipeline.configure(profile, adjustments, on=test.date)
         result.differences = compare(result.document, test.expect)
         results.append(result)
     return results

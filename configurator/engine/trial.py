@@ -84,7 +84,7 @@ def _child(root: str) -> dict:
     if pack is None:
         return {"version": None, "problems": [p.as_dict() for p in problems if p.severity == "error"]}
     try:
-        pipeline = Pipeline(pack)
+        pipeline = Pipeline(pack, include_drafts=True)
     except ContentError as exc:
         return {"version": pack.version, "problems": [p.as_dict() for p in exc.problems]}
     except EngineError:
@@ -92,9 +92,11 @@ def _child(root: str) -> dict:
     found = []
     cases = [("a minimal profile", minimal_profile(pack.profile.fields), [], "rules/profile.yaml", None)]
     cases += [(f"test `{t.name}`", t.profile, list(t.adjustments), t.file, t.line) for t in pack.tests]
+    production = Pipeline(pack)   # without drafts: a different ruleset for durable-rules
     for name, profile, adjustments, file, line in cases:
         try:
-            pipeline.configure(pack.profile.validate(profile),
+            for each in (pipeline, production):
+                each.configure(pack.profile.validate(profile),
                                parse_adjustments(adjustments, pack.catalog))
         except (ProfileInvalid, AdjustmentInvalid) as exc:
             found.append(Problem(file, line, f"{name} is not valid: {exc}").as_dict())
