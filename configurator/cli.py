@@ -124,6 +124,15 @@ def test_command(ctx: click.Context, select: str | None, verbose: bool) -> None:
         click.echo(f"FAIL  {result.test.name}  ({where})")
         for difference in result.differences:
             click.echo(f"      - {difference}")
+    fired = {e["rule"] for r in results if r.document for e in r.document["fired"]}
+    unfired = [r for r in pack.rules if r.id not in fired]
+    if unfired and not select:
+        click.echo(f"Coverage: {len(pack.rules) - len(unfired)} of {len(pack.rules)} rules fired "
+                   f"in some test; these fired in none:")
+        for rule in unfired:
+            click.echo(f"  {rule.id}  ({rule.file}:{rule.line})")
+    elif not select:
+        click.echo(f"Coverage: all {len(pack.rules)} rules fired in some test.")
     click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     raise SystemExit(1 if failed else 0)
 
@@ -199,6 +208,58 @@ def configure(ctx: click.Context, profile_file: Path, as_json: bool,
 def _money(amount: float | int, currency: str = "") -> str:
     text = f"{amount:,.2f}"
     return f"{text} {currency}".strip()
+
+
+@cli.command()
+@content_option
+@click.argument("profile_file", metavar="PROFILE.yaml",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--rule", "only", default=None, help="Explain only this rule.")
+@click.option("--date", "day", default=None, help="Configure as on this day (yyyy-mm-dd).")
+@click.pass_context
+def explain(ctx: click.Context, profile_file: Path, fmt: str, only: str | None,
+            day: str | None) -> None:
+    """Why each rule fired or not for PROFILE.yaml, and near misses."""
+    from .engine.adjustments import parse_adjustments
+    from .engine.explain import explain as run_explain
+
+    profile, adjustments = read_profile_file(profile_file)
+    pack = _pack_or_exit(ctx)
+    if only and only not in {r.id for r in pack.rules}:
+        from .content.rules import suggest
+        raise InputError(f"no rule `{only}` in the pack. {suggest(only, [r.id for r in pack.rules])}")
+    pipeline = _pipeline_or_exit(pack, include_drafts=True)
+    try:
+        clean = pack.profile.validate(profile)
+        changes = parse_adjustments(adjustments, pack.catalog)
+    except (ProfileInvalid, AdjustmentInvalid) as exc:
+        prefix = "profile." if isinstance(exc, ProfileInvalid) else ""
+        for field, messages in exc.errors.items():
+            click.echo(f"{profile_file}: {prefix}{field}: {' '.join(messages)}", err=True)
+        raise SystemExit(EXIT_INPUT)
+    result = run_explain(pipeline, clean, changes, on=day)
+    if only:
+        result["rules"] = [r for r in result["rules"] if r["rule"] == only]
+        result["near_misses"] = [n for n in result["near_misses"] if n["rule"] == only]
+    if fmt == "json":
+        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+        return
+    doc = result["document"]
+    click.echo(f"{clean.get('name', '')}: status {doc['status']}  (content "
+               f"{doc['content_version']}, as of {result['as_of']})")
+    stage = None
+    for item in result["rules"]:
+        if item["stage"] != stage:
+            stage = item["stage"]
+            click.echo(f"\n{stage}")
+        mark = "fired  " if item["fired"] else "not    "
+        detail = item["effects"] if item["fired"] else item["why"]
+        click.echo(f"  {mark}{item['rule']:<34} {detail}")
+    if result["near_misses"]:
+        click.echo("\nNear misses")
+        for miss in result["near_misses"]:
+            click.echo(f"  {miss['text']}")
 
 
 def _plain(value: Any) -> str:

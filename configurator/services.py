@@ -104,3 +104,52 @@ def configure(content: Content | Pipeline, profile: Any, adjustments: Any = ()) 
     clean = pipeline.pack.profile.validate(profile)
     changes = parse_adjustments(adjustments, pipeline.pack.catalog)
     return pipeline.configure(clean, changes)
+
+
+class ArchivedPipelines:
+    """Pipelines for content versions that are no longer served, rebuilt from their stored files,
+    so an old configuration can be explained exactly. Keeps the few most recently used."""
+
+    def __init__(self, keep: int = 3):
+        self.keep = keep
+        self._pipelines: dict[str, Pipeline] = {}
+        self._lock = threading.Lock()
+
+    def get(self, version: str, files: dict[str, bytes]) -> Pipeline:
+        import tempfile
+        from .content.pack import load_pack
+
+        with self._lock:
+            if version in self._pipelines:
+                self._pipelines[version] = self._pipelines.pop(version)   # most recent last
+                return self._pipelines[version]
+            with tempfile.TemporaryDirectory(prefix="content-") as folder:
+                for rel, data in files.items():
+                    target = Path(folder, *rel.split("/"))
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(data)
+                pipeline = Pipeline(load_pack(folder))
+            self._pipelines[version] = pipeline
+            while len(self._pipelines) > self.keep:
+                oldest = next(iter(self._pipelines))
+                self._pipelines.pop(oldest).close()
+            return pipeline
+
+
+def explain_revision(content: Content, archive: ArchivedPipelines, revision: dict,
+                     files_of_version) -> dict:
+    """Why a stored revision came out as it did, with the content version it was computed with.
+
+    `files_of_version(version)` returns a stored version's files when it is not the one served.
+    """
+    from .engine.explain import explain
+
+    version = revision["content_version"]
+    pipeline = content.pipeline
+    if pipeline is None or pipeline.pack.version != version:
+        pipeline = archive.get(version, files_of_version(version))
+    profile = pipeline.pack.profile.validate(revision["profile"])
+    changes = parse_adjustments(revision["adjustments"], pipeline.pack.catalog)
+    result = explain(pipeline, profile, changes, on=revision["document"].get("as_of"))
+    result["matches_stored_document"] = result["document"] == revision["document"]
+    return result

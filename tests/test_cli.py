@@ -85,6 +85,7 @@ def test_a_failing_rule_test_shows_the_difference(tmp_path):
         "FAIL  two sites  (rules/tests/t.yaml:1)",
         "      - includes: expected training as a line, but no rule included it (lines: gateway)",
         "      - quantities: expected gateway × 3, got 2 (gw: gw)",
+        "Coverage: all 1 rules fired in some test.",
         "0 passed, 1 failed",
     ]
 

@@ -11,8 +11,8 @@ from ..store import configurations as store
 from ..store import db
 from . import errors
 from .schemas import (ConfigurationCreateSchema, ConfigurationListArgs, ConfigurationPageSchema,
-                      ConfigurationSchema, PageArgs, RevisionCreateSchema, RevisionPageSchema,
-                      RevisionSchema)
+                      ConfigurationSchema, ExplanationSchema, PageArgs, RevisionCreateSchema,
+                      RevisionPageSchema, RevisionSchema)
 
 blp = Blueprint(
     "configurations", __name__, url_prefix="/api/v1",
@@ -108,3 +108,24 @@ class Revision(MethodView):
     def get(self, configuration_id: int, number: int) -> dict:
         """Fetch one revision with its profile, adjustments and document"""
         return store.get_revision(db.session(), configuration_id, number)
+
+
+@blp.route("/configurations/<int:configuration_id>/revisions/<int:number>/explanation")
+class RevisionExplanation(MethodView):
+
+    @blp.response(200, ExplanationSchema)
+    def get(self, configuration_id: int, number: int) -> dict:
+        """Explain a revision: why each rule fired or not, and near misses
+
+        Runs the revision's profile and adjustments again on the content version it was computed
+        with (rebuilt from the stored files when that version is no longer served). For each rule
+        that did not fire, `why` names the first condition that failed with the actual value;
+        `near_misses` lists small profile changes that would make a rule fire.
+        """
+        from ..services import ArchivedPipelines, explain_revision
+
+        session = db.session()
+        revision = store.get_revision(session, configuration_id, number)
+        archive = current_app.extensions.setdefault("configurator.archive", ArchivedPipelines())
+        return explain_revision(_content(), archive, revision,
+                                lambda version: store.content_version_files(session, version))

@@ -339,3 +339,30 @@ class ConfigurationDocumentSchema(Output):
     totals = fields.Nested(TotalsSchema)
     fired = fields.List(fields.Dict(), metadata={
         "description": f"The rules that fired, in order, through the stages {', '.join(STAGES)}"})
+
+
+class RuleExplanationSchema(Output):
+    rule = fields.String()
+    ruleset = fields.String()
+    stage = fields.String()
+    file = fields.String()
+    line = fields.Integer(allow_none=True)
+    fired = fields.Boolean()
+    why = fields.String(metadata={"description": "`fired`, or the first condition that failed "
+                                                 "with the actual value"})
+    effects = fields.String(metadata={"description": "What the rule does when it fires"})
+
+
+class NearMissSchema(Output):
+    rule = fields.String()
+    change = fields.Dict(metadata={"description": "The profile change that makes the rule fire"})
+    text = fields.String()
+
+
+class ExplanationSchema(Output):
+    as_of = fields.String()
+    document = Document()
+    matches_stored_document = fields.Boolean(metadata={
+        "description": "Whether re-running gives exactly the stored document"})
+    rules = fields.List(fields.Nested(RuleExplanationSchema))
+    near_misses = fields.List(fields.Nested(NearMissSchema))

@@ -7,9 +7,11 @@ configuration, which also guarantees that chaining ends.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import math
+import threading
 from decimal import Decimal
 from typing import Any
 
@@ -91,6 +93,9 @@ class Pipeline:
         self.order = {module: i for i, module in enumerate(
             m for family in pack.catalog.families.values() for m in family.modules)}
         self._rulesets: dict[str, str] = {}
+        self._users = 0                      # evaluations running on this pipeline
+        self._users_lock = threading.Lock()
+        self._closing = False
         try:
             for stage, compiled in stages.items():
                 if compiled:
@@ -100,22 +105,57 @@ class Pipeline:
             raise
 
     def close(self) -> None:
+        """Free the engine's rulesets, once no evaluation is using them any more."""
+        with self._users_lock:
+            self._closing = True
+            if self._users:
+                return          # the last evaluation to finish frees them
+        self._free()
+
+    def _free(self) -> None:
         for name in self._rulesets.values():
             self.engine.unregister(name)
         self._rulesets.clear()
+
+    @contextlib.contextmanager
+    def _in_use(self):
+        with self._users_lock:
+            if self._closing and not self._users and not self._rulesets:
+                raise ContentError([Problem("rules/", None, "this content was replaced; "
+                                            "configure again")])
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._users_lock:
+                self._users -= 1
+                free = self._closing and not self._users
+            if free:
+                self._free()
 
     def configure(self, profile: dict, adjustments: list[Adjustment] = (),
                   on: str | None = None) -> dict:
         """The configuration document for a validated profile and parsed adjustments, made on
         day `on` (yyyy-mm-dd, default today in UTC), which decides the `effective` rules."""
+        return self.run(profile, adjustments, on).document()
+
+    def run(self, profile: dict, adjustments: list[Adjustment] = (),
+            on: str | None = None) -> Evaluation:
+        """The whole evaluation, with the facts each stage saw (for explanations)."""
         run = Evaluation(self, profile, list(adjustments),
                          on or dt.datetime.now(dt.timezone.utc).date().isoformat())
+        with self._in_use():
+            self._run(run)
+        return run
+
+    def _run(self, run: Evaluation) -> None:
         for stage in STAGES:
             run.stage = stage
+            run.seen[stage] = {"profile": run.profile, "solution": run.solution_facts}
             if stage in self._rulesets:
                 self.engine.evaluate(self._rulesets[stage], run.world(), run.fire)
+            run.seen[stage]["derived"] = copy.deepcopy(run.derived)
             run.end_stage()
-        return run.document()
 
 
 class Evaluation:
@@ -126,6 +166,7 @@ class Evaluation:
         self.pipeline = pipeline
         self.as_of = as_of
         self.not_effective: list[str] = []
+        self.seen: dict[str, dict] = {}   # stage -> the facts its rules saw (derived: at its end)
         self.catalog = pipeline.pack.catalog
         self.profile = profile
         self.adjustments = adjustments
