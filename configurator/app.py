@@ -40,6 +40,8 @@ def create_app(config: dict[str, Any] | None = None, *, content: Any = None) -> 
             if not status.ok:
                 log.error("content pack at %s is not usable; see GET /api/v1/content",
                           status.root)
+        if app.config["CONTENT_WATCH_SECONDS"]:
+            content.watch(float(app.config["CONTENT_WATCH_SECONDS"]))
     app.extensions[CONTENT_EXTENSION] = content
 
     db.init_app(app)

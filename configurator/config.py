@@ -8,6 +8,7 @@ read. Environment variables:
 | `DATABASE_URL` | the database | SQLite file `<repo>/var/configurator.db` |
 | `CONFIGURATOR_CONTENT` | the content pack directory | the repository's demo pack |
 | `SECRET_KEY` | Flask's signing key | generated once into `<repo>/var/secret_key` |
+| `CONFIGURATOR_CONTENT_WATCH` | seconds between looks for changed content files; 0 turns it off | 1 |
 """
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ DEFAULTS: dict[str, Any] = {
     "CONFIGURATOR_CONTENT": None,
     # Trial-run new content in a subprocess before serving it (off only in fast tests).
     "CONTENT_TRIAL": True,
+    # Reload the content pack when its files change (seconds between looks; 0 turns it off).
+    "CONTENT_WATCH_SECONDS": 1.0,
     "SECRET_KEY": None,
     # Request bodies above this size get 413.
     "MAX_CONTENT_LENGTH": 1024 * 1024,
@@ -54,6 +57,8 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         out["CONFIGURATOR_CONTENT"] = environ["CONFIGURATOR_CONTENT"]
     if environ.get("SECRET_KEY"):
         out["SECRET_KEY"] = environ["SECRET_KEY"]
+    if environ.get("CONFIGURATOR_CONTENT_WATCH"):
+        out["CONTENT_WATCH_SECONDS"] = float(environ["CONFIGURATOR_CONTENT_WATCH"])
     return out
 
 

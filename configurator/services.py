@@ -50,12 +50,55 @@ class Content:
         self._lock = threading.Lock()
         self.pipeline: Pipeline | None = None
         self.status = ContentStatus(str(self.root), None, False)
+        self._stop = threading.Event()
 
     @property
     def pack(self) -> ContentPack:
         if self.pipeline is None:
             raise ContentError(self.status.problems)
         return self.pipeline.pack
+
+    def fingerprint(self) -> tuple:
+        """Cheap identity of the pack's files on disk: paths, sizes and modification times."""
+        found = []
+        for folder in ("catalog", "rules", "proposals"):
+            base = self.root / folder
+            if base.is_dir():
+                for path in sorted(base.rglob("*")):
+                    try:
+                        info = path.stat()
+                    except OSError:      # removed while we looked
+                        continue
+                    found.append((str(path), info.st_size, info.st_mtime_ns))
+        return tuple(found)
+
+    def watch(self, interval: float = 1.0) -> threading.Thread:
+        """Reload whenever the pack's files change (checked every `interval` seconds, and only
+        once they have stopped changing, so an editor's save in several steps is one reload)."""
+        def loop() -> None:
+            seen = self.fingerprint()
+            while not self._stop.wait(interval):
+                now = self.fingerprint()
+                if now == seen:
+                    continue
+                while not self._stop.wait(interval):      # let the writes settle
+                    settled = self.fingerprint()
+                    if settled == now:
+                        break
+                    now = settled
+                seen = now
+                try:
+                    self.load()
+                except Exception:   # keep watching whatever happened; load() logs the cause
+                    log.exception("reloading content from %s failed", self.root)
+
+        self._stop.clear()
+        thread = threading.Thread(target=loop, name="content-watch", daemon=True)
+        thread.start()
+        return thread
+
+    def stop_watching(self) -> None:
+        self._stop.set()
 
     def load(self) -> ContentStatus:
         """(Re)load the pack from disk; keeps the serving pipeline when the new pack is broken."""

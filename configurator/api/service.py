@@ -42,11 +42,28 @@ class ContentStatus(MethodView):
         `ok` is false when the last load failed; `problems` then says why (file, line, what, how
         to fix). A failed reload never replaces a good pack, so `version` may still be served.
         """
-        status = _content().status
-        loaded_at = (dt.datetime.fromtimestamp(status.loaded_at, dt.timezone.utc)
-                     if status.loaded_at is not None else None)
-        return {"root": status.root, "version": status.version, "ok": status.ok,
-                "loaded_at": loaded_at, "problems": [p.as_dict() for p in status.problems]}
+        return _status_view(_content().status)
+
+
+@blp.route("/content/reload")
+class ContentReload(MethodView):
+
+    @blp.response(200, ContentStatusSchema)
+    def post(self) -> dict:
+        """Reload the content pack from disk now
+
+        The new pack replaces the served one only after it passes the check and a trial run;
+        otherwise the last good pack keeps serving and `ok: false` with `problems` says why.
+        (The service also reloads by itself within seconds of a file change.)
+        """
+        return _status_view(_content().load())
+
+
+def _status_view(status) -> dict:
+    loaded_at = (dt.datetime.fromtimestamp(status.loaded_at, dt.timezone.utc)
+                 if status.loaded_at is not None else None)
+    return {"root": status.root, "version": status.version, "ok": status.ok,
+            "loaded_at": loaded_at, "problems": [p.as_dict() for p in status.problems]}
 
 
 @blp.route("/health")
