@@ -238,10 +238,7 @@ def explain(ctx: click.Context, profile_file: Path, fmt: str, only: str | None,
         for field, messages in exc.errors.items():
             click.echo(f"{profile_file}: {prefix}{field}: {' '.join(messages)}", err=True)
         raise SystemExit(EXIT_INPUT)
-    result = run_explain(pipeline, clean, changes, on=day)
-    if only:
-        result["rules"] = [r for r in result["rules"] if r["rule"] == only]
-        result["near_misses"] = [n for n in result["near_misses"] if n["rule"] == only]
+    result = run_explain(pipeline, clean, changes, on=day, only=only)
     if fmt == "json":
         click.echo(json.dumps(result, indent=2, ensure_ascii=False))
         return
@@ -326,6 +323,7 @@ def summary(doc: dict, customer: str) -> str:
 def _register_extensions() -> None:
     from .store.commands import register
     register(cli)
+    from .content.commands import register as register_content; register_content(cli)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -102,7 +102,8 @@ class RuleExplanation:
 
 
 def explain(pipeline: Pipeline, profile: dict, adjustments: list[Adjustment] = (),
-            on: str | None = None, near_misses: bool = True) -> dict:
+            on: str | None = None, near_misses: bool = True, only: str | None = None) -> dict:
+    """Every rule (or only rule `only`) with why it fired or not, and near misses."""
     run = pipeline.run(profile, adjustments, on)
     fired = {entry["rule"] for entry in run.fired}
     rules: list[RuleExplanation] = []
@@ -122,8 +123,10 @@ def explain(pipeline: Pipeline, profile: dict, adjustments: list[Adjustment] = (
                                              "earlier rule of the stage changed a fact"))
     out = {"document": run.document(), "as_of": run.as_of,
            "rules": [r.as_dict() for r in rules], "near_misses": []}
+    if only:
+        out["rules"] = [r for r in out["rules"] if r["rule"] == only]
     if near_misses:
-        out["near_misses"] = _near_misses(pipeline, run, rules, adjustments)
+        out["near_misses"] = _near_misses(pipeline, run, rules, adjustments, only)
     return out
 
 
@@ -134,12 +137,13 @@ def _not_effective(rule: Rule, day: str) -> str:
 
 
 def _near_misses(pipeline: Pipeline, run: Evaluation, rules: list[RuleExplanation],
-                 adjustments) -> list[dict]:
-    """Rules that fail on exactly one profile test that a small change would pass; each is
-    verified by configuring the changed profile."""
-    found = []
+                 adjustments, only: str | None = None) -> list[dict]:
+    """Rules that fail on exactly one profile test that a small change would pass; the ones
+    that change the solution come first, and each is verified by configuring the changed
+    profile."""
+    candidates = []
     for item in rules:
-        if item.fired or item.rule.id not in pipeline.rules or len(found) >= MAX_NEAR_MISSES:
+        if item.fired or item.rule.id not in pipeline.rules or (only and item.rule.id != only):
             continue
         facts = run.seen.get(item.rule.stage)
         if facts is None:
@@ -148,21 +152,23 @@ def _near_misses(pipeline: Pipeline, run: Evaluation, rules: list[RuleExplanatio
         if len(failing) != 1 or not failing[0].path.startswith("profile."):
             continue
         change = _smallest_change(failing[0], facts, pipeline)
-        if change is None:
-            continue
-        field, new_value, words = change
-        changed = _with(run.profile, field, new_value)
+        if change is not None:
+            shapes_solution = any(a.kind in ("include", "recommend", "exclude")
+                                  for a in item.rule.then)
+            candidates.append((not shapes_solution, item.rule, change))
+    candidates.sort(key=lambda c: c[0])      # stable: stage and priority order within each group
+    found = []
+    for _, rule, (field, new_value, words) in candidates:
+        if len(found) >= MAX_NEAR_MISSES:
+            break
         try:
-            clean = pipeline.pack.profile.validate(changed)
+            clean = pipeline.pack.profile.validate(_with(run.profile, field, new_value))
         except Exception:   # the change would make the profile invalid: not a near miss
             continue
-        if item.rule.id not in {e["rule"] for e in pipeline.run(clean, adjustments, run.as_of).fired}:
+        if rule.id not in {e["rule"] for e in pipeline.run(clean, adjustments, run.as_of).fired}:
             continue
-        found.append({"rule": item.rule.id, "change": {field: new_value},
-                      "text": f"{words} would fire {item.rule.id}: {effects(item.rule)}"})
-    # the ones that change the solution first
-    found.sort(key=lambda f: not any(a.kind in ("include", "recommend", "exclude")
-                                     for a in pipeline.rules[f["rule"]].then))
+        found.append({"rule": rule.id, "change": {field: new_value},
+                      "text": f"{words} would fire {rule.id}: {effects(rule)}"})
     return found
 
 
