@@ -2,26 +2,28 @@
 
 durable-rules keeps all state in a C extension keyed by session id (sid), never releases the GIL,
 swallows exceptions raised in actions and, with its stock Host, dispatches work from background
-timer threads. This adapter makes it predictable (../shared/notes/durable-rules.md):
-- no timer threads: every action runs synchronously inside the one `assert_fact` call;
+timer threads. This adapter drives the C extension itself and makes it predictable
+(../shared/notes/durable-rules.md):
+- no Host, no timer threads: every activation runs synchronously, in priority order, inside
+  `evaluate`, and exceptions from our actions propagate as they are;
 - one evaluation at a time per process (a lock; threads would give no parallelism anyway), so
   exactly one sid is live and two sids can never share state through a hash collision;
 - a marker fact asserted first into every new sid fires a rule of its own, so each sid has
   fired an action before its state is deleted, even when the world fact then fails (deleting a
   sid that never fired crashes the process); a sentinel rule matches every world fact, so no
   world fact is "not handled";
-- state deleted in `finally`; exceptions from actions captured and re-raised to the caller.
+- state deleted in `finally`, after any failure too.
 """
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import re
 import threading
-from typing import Any, Callable
+from typing import Callable
 
 import durable_rules_engine
-from durable.engine import Host
 
 log = logging.getLogger(__name__)
 
@@ -66,104 +68,105 @@ class EngineError(RuntimeError):
         return cls(f"the rules engine refused {context}: {meaning}{suffix}", code)
 
 
-class _SynchronousHost(Host):
-    def _run(self) -> None:  # the stock Host starts two timer threads here; we dispatch inline
-        pass
-
-
 # fire(rule_name) -> the new world fact to assert in place of the current one, or None
 FireCallback = Callable[[str], "dict | None"]
+NOT_HANDLED, OBSERVED = 1, 2            # result codes of durable_rules_engine.assert_fact
 
 
 class _Run:
-    __slots__ = ("sid", "world", "fire", "error", "version", "marked")
+    __slots__ = ("sid", "world", "fire", "version", "marked")
 
     def __init__(self, sid: str, world: dict, fire: FireCallback):
         self.sid, self.world, self.fire = sid, world, fire
-        self.error: BaseException | None = None
         self.version = 1
-        self.marked = False
+        self.marked = False       # an action has started on this sid: its state can be deleted
+
+
+def _dumps(fact: dict) -> str:
+    return json.dumps(fact, ensure_ascii=False, separators=(",", ":"))
+
+
+def _action_name(message: str) -> str:
+    """The rule an activation belongs to: the first key of durable's message object.
+
+    Only the name is needed (the facts are ours already), so the message is not parsed;
+    rule names are ids without quotes or escapes."""
+    return message[2:message.index('"', 2)]
 
 
 class DurableEngine:
+    """durable-rules' C extension driven directly: its Python Host would decode every matched
+    fact and re-encode its state around every action, which costs more than the matching."""
+
     def __init__(self) -> None:
-        self._host = _SynchronousHost()
         self._lock = threading.RLock()
         self._sids = itertools.count(1)
         self._names = itertools.count(1)
-        self._runs: dict[str, _Run] = {}
+        self._handles: dict[str, int] = {}
 
     def register(self, prefix: str, rules: dict[str, dict]) -> str:
         """Create a ruleset from durable rule definitions (without `run`); returns its name."""
-        definitions = {}
-        for name, rule in rules.items():
-            definition = dict(rule)
-            definition["run"] = self._action(name)
-            definitions[name] = definition
-        definitions[SENTINEL] = {"all": [{"m": dict(WORLD_MARK)}], "pri": LAST_PRIORITY,
-                                 "run": self._noop}
-        definitions[MARKER] = {"all": [{"m": dict(MARKER_MARK)}], "pri": LAST_PRIORITY,
-                               "run": self._marked}
+        definitions = dict(rules)
+        definitions[SENTINEL] = {"all": [{"m": dict(WORLD_MARK)}], "pri": LAST_PRIORITY}
+        definitions[MARKER] = {"all": [{"m": dict(MARKER_MARK)}], "pri": LAST_PRIORITY}
         with self._lock:
             name = f"{prefix}-{next(self._names)}"
             try:
-                self._host.register_rulesets({name: definitions})
-            except Exception as exc:  # durable raises plain Exception / its own error type
+                handle = durable_rules_engine.create_ruleset(name, _dumps(definitions))
+            except Exception as exc:  # durable raises its own error type
                 raise EngineError.from_durable(f"the rules of {prefix}", exc) from None
+            self._handles[name] = handle
         return name
 
     def unregister(self, name: str) -> None:
         """Free a ruleset that no evaluation uses any more."""
         with self._lock:
-            ruleset = self._host._ruleset_directory.pop(name, None)
-            if ruleset is None:
-                return
-            self._host._ruleset_list.remove(ruleset)
-            durable_rules_engine.delete_ruleset(ruleset._handle)
+            handle = self._handles.pop(name, None)
+            if handle is not None:
+                durable_rules_engine.delete_ruleset(handle)
 
     def evaluate(self, ruleset: str, world: dict, fire: FireCallback) -> None:
-        """Assert `world` and run every activation, in priority order, before returning."""
+        """Assert `world` and run every activation, in priority order, before returning.
+
+        The marker fact goes first: its rule fires, so the sid's state can always be deleted
+        afterwards (deleting a sid on which nothing fired crashes durable-rules)."""
         with self._lock:
+            handle = self._handles[ruleset]
             sid = str(next(self._sids))
-            fact = dict(world, **WORLD_MARK, sid=sid, id="w1")
-            run = _Run(sid, fact, fire)
-            self._runs[sid] = run
+            run = _Run(sid, dict(world, **WORLD_MARK, sid=sid, id="w1"), fire)
             try:
-                self._host.assert_fact(ruleset, dict(MARKER_MARK, sid=sid, id="m"))
-                self._host.assert_fact(ruleset, fact)
+                self._assert(handle, dict(MARKER_MARK, sid=sid, id="m"), run)
+                self._assert(handle, run.world, run)
+            except EngineError:
+                raise
             except Exception as exc:
                 raise EngineError.from_durable("a configuration", exc) from None
             finally:
-                del self._runs[sid]
                 if run.marked:
-                    self._host.delete_state(ruleset, sid)
+                    durable_rules_engine.delete_state(handle, sid)
                 else:  # deleting a sid on which nothing fired crashes durable-rules
                     log.error("rules engine state for sid %s could not be released", sid)
-            if run.error is not None:
-                raise run.error
 
-    @staticmethod
-    def _noop(c: Any) -> None:
-        pass
-
-    def _marked(self, c: Any) -> None:
-        run = self._runs.get(c.s.sid)
-        if run is not None:
-            run.marked = True
-
-    def _action(self, rule_name: str) -> Callable[[Any], None]:
-        def action(c: Any) -> None:   # exactly one parameter: two would make it "async"
-            run = self._runs.get(c.s.sid)
-            if run is None or run.error is not None:
-                return
-            try:
-                new_world = run.fire(rule_name)
-                if new_world is not None:
-                    run.version += 1
-                    fact = dict(new_world, **WORLD_MARK, sid=run.sid, id=f"w{run.version}")
-                    c.retract_fact(run.world)
-                    c.assert_fact(fact)
-                    run.world = fact
-            except BaseException as exc:  # durable would swallow it into its state
-                run.error = exc
-        return action
+    def _assert(self, handle: int, fact: dict, run: _Run) -> None:
+        code, state = durable_rules_engine.assert_fact(handle, _dumps(fact))
+        if code not in (0, NOT_HANDLED):
+            raise EngineError(f"the rules engine refused a fact (code {code})", code)
+        result = durable_rules_engine.start_action_for_state(handle, state)
+        message = result[1] if result else None
+        run.marked = run.marked or bool(message)
+        try:
+            while message:
+                name = _action_name(message)
+                if name not in (SENTINEL, MARKER):
+                    new_world = run.fire(name)
+                    if new_world is not None:
+                        run.version += 1
+                        fact = dict(new_world, **WORLD_MARK, sid=run.sid, id=f"w{run.version}")
+                        durable_rules_engine.retract_fact(handle, _dumps(run.world))
+                        durable_rules_engine.assert_fact(handle, _dumps(fact))
+                        run.world = fact
+                message = durable_rules_engine.complete_and_start_action(handle, state)
+        except BaseException:
+            if message:
+                durable_rules_engine.abandon_action(handle, state)
+            raise
