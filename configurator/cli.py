@@ -87,8 +87,8 @@ def check(ctx: click.Context, fmt: str, no_trial: bool) -> None:
     elif errors:
         _print_problems(problems)
     else:
-        for problem in problems:
-            click.echo(str(problem))
+        for problem in problems:   # only warnings here: shown on stderr, exit 0, stdout is "OK"
+            click.echo(str(problem), err=True)
         stages = {r.stage for r in pack.rules}
         click.echo(f"OK: content {pack.version}: {len(pack.catalog.modules)} modules in "
                    f"{len(pack.catalog.families)} families, {len(pack.rules)} rules in "
@@ -324,6 +324,7 @@ def _register_extensions() -> None:
     from .store.commands import register
     register(cli)
     from .content.commands import register as register_content; register_content(cli)
+    from .engine.commands import register as register_impact; register_impact(cli)
 
 
 def main(argv: list[str] | None = None) -> None:
