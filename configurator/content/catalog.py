@@ -91,7 +91,8 @@ def _parse_price(node: Any, module_id: str, log: ProblemLog, line: int | None) -
     for key in node:
         if key not in PRICE_KEYS:
             log.error(line_of(node, key) or line, f"unknown key `{key}` in the price of `{module_id}`",
-                      f"allowed: {', '.join(PRICE_KEYS)}")
+                      " ".join(filter(None, [suggest(key, PRICE_KEYS),
+                                             f"allowed: {', '.join(PRICE_KEYS)}"])))
     amount = node.get("amount")
     try:
         if isinstance(amount, bool) or not isinstance(amount, (int, float, str)):

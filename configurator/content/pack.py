@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .catalog import check_catalog, parse_family
+from .lint import linted
 from .facts import FactTypes
 from .model import ContentPack, Family, Module, RuleSet, RuleTest
 from .problems import ContentError, Problem, ProblemLog
@@ -123,7 +124,7 @@ def check_pack(path: str | os.PathLike | None = None) -> tuple[ContentPack | Non
     pack = ContentPack(root=root, version=_version(blobs), catalog=catalog, profile=profile,
                        rulesets=tuple(rulesets), tests=tuple(tests), proposals_dir=proposals,
                        files=blobs)
-    return pack, problems
+    return linted(pack, problems)     # rules that can never fire, shadowed, unreachable, overlaps
 
 
 def _pack_files(root: Path, log_for) -> list[str]:

@@ -1,7 +1,9 @@
 """Problems found in a content pack, each naming the file and line and saying how to fix it."""
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -41,3 +43,9 @@ class ProblemLog:
 
     def warning(self, line: int | None, message: str, hint: str = "") -> None:
         self.problems.append(Problem(self.file, line, message, hint, "warning"))
+
+
+def suggest(word: Any, choices: Any) -> str:
+    """"did you mean `x`?" for the closest of `choices`, or ""."""
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"did you mean `{close[0]}`?" if close else ""

@@ -11,7 +11,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
-from .problems import ProblemLog
+from .problems import ProblemLog, suggest
 from .yamlfile import line_of, plain
 
 TYPES = ("string", "integer", "number", "boolean", "enum", "date", "list", "object")
@@ -224,11 +224,12 @@ def _parse_field(name: str, decl: Any, log: ProblemLog, line: int | None,
     for key in decl:
         if key not in FIELD_KEYS:
             log.error(line_of(decl, key) or line, f"unknown key `{key}` in field `{path}`",
-                      f"allowed keys: {', '.join(FIELD_KEYS)}")
+                      " ".join(filter(None, [suggest(key, FIELD_KEYS),
+                                             f"allowed keys: {', '.join(FIELD_KEYS)}"])))
     ftype = decl.get("type")
     if ftype not in TYPES:
         log.error(line_of(decl, "type") or line, f"field `{path}` has type {ftype!r}",
-                  f"use one of: {', '.join(TYPES)}")
+                  " ".join(filter(None, [suggest(ftype, TYPES), f"use one of: {', '.join(TYPES)}"])))
         return None
     required = decl.get("required", False)
     if not isinstance(required, bool):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
 from typing import Any
 
@@ -10,7 +9,7 @@ from .expressions import ExpressionError, parse_expression
 from .facts import FactType, FactTypes, literal_type
 from .model import (ALWAYS, STAGES, Action, AllOf, AnyOf, Catalog, Condition, Not, Rule, RuleSet,
                     Template, Test)
-from .problems import ProblemLog
+from .problems import ProblemLog, suggest
 from .yamlfile import line_of, plain
 
 OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "contains", "contains_any",
@@ -36,11 +35,6 @@ PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 NOTE_SECTIONS = ("executive-summary", "solution", "delivery", "commercial", "terms")
 MAX_PRIORITY = 1000
 MIN_NUMBER, MAX_NUMBER = 0.0001, 1e15   # what durable-rules reads without an exponent
-
-
-def suggest(word: str, choices: Any) -> str:
-    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
-    return f"did you mean `{close[0]}`?" if close else ""
 
 
 def _hint(*parts: str) -> str:
@@ -226,7 +220,8 @@ def _parse_action(item: Any, log: ProblemLog, line: int | None) -> Action | None
     for key in item:
         if key != kind and key not in ACTIONS[kind]:
             log.error(line_of(item, key) or line, f"`{key}` is not an option of `{kind}`",
-                      f"`{kind}` takes: {', '.join(ACTIONS[kind]) or 'no options beside it'}")
+                      _hint(suggest(key, ACTIONS[kind]),
+                            f"`{kind}` takes: {', '.join(ACTIONS[kind]) or 'no options beside it'}"))
     value = item[kind]
     params: dict[str, Any] = {}
     if kind in ("include", "recommend", "exclude"):
