@@ -20,7 +20,7 @@ def create_app(config: dict[str, Any] | None = None, *, content: Any = None) -> 
     otherwise the pack at CONFIGURATOR_CONTENT (or the demo pack) is loaded now. A broken pack
     does not stop the app: `GET /api/v1/content` reports the problems and configuring answers 503.
     """
-    from . import api
+    from . import api, web
     from .services import Content
     from .store import db, migrate
 
@@ -47,18 +47,15 @@ def create_app(config: dict[str, Any] | None = None, *, content: Any = None) -> 
     db.init_app(app)
     app.extensions["configurator.migration_head"] = migrate.heads()[0]
     api.init_app(app)
+    web.init_app(app)   # the web forms: sign-in, customers, configurations; `/` is theirs
     _add_front_door(app)
     return app
 
 
 def _add_front_door(app: Flask) -> None:
-    """`/` leads somewhere, and the interactive API docs work without internet access."""
-    from flask import redirect, send_from_directory, url_for
+    """The interactive API docs work without internet access (`/` is the web UI's)."""
+    from flask import send_from_directory
     from swagger_ui_bundle import swagger_ui_path
-
-    @app.get("/")
-    def index():
-        return redirect(url_for("api-docs.openapi_swagger_ui"))
 
     @app.get("/api/v1/docs/assets/<path:filename>")
     def swagger_ui_assets(filename: str):

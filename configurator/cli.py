@@ -174,9 +174,14 @@ def read_profile_file(path: Path) -> tuple[Any, Any]:
 @click.option("--adjustments", "adjustments_file", default=None,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="YAML/JSON list of adjustments to apply.")
+@click.option("--pdf", "pdf_file", default=None, metavar="OUT.pdf",
+              type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="Also render the PDF proposal to OUT.pdf (a DRAFT while approvals are needed).")
+@click.option("--language", default="en", show_default=True,
+              help="Language of the PDF proposal (the template's messages: en, zh).")
 @click.pass_context
 def configure(ctx: click.Context, profile_file: Path, as_json: bool,
-              adjustments_file: Path | None) -> None:
+              adjustments_file: Path | None, pdf_file: Path | None, language: str) -> None:
     """Configure a solution for the profile in PROFILE.yaml."""
     from .services import configure as run_configure
 
@@ -203,6 +208,32 @@ def configure(ctx: click.Context, profile_file: Path, as_json: bool,
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
     else:
         click.echo(summary(document, profile.get("name", "") if isinstance(profile, dict) else ""))
+    if pdf_file is not None:
+        _write_proposal(pipeline, profile, adjustments, document, pdf_file, language,
+                        quiet=as_json)
+
+
+def _write_proposal(pipeline, profile: dict, adjustments: Any, document: dict, out: Path,
+                    language: str, quiet: bool) -> None:
+    """`configure --pdf`: the proposal of an unsaved configuration (revision 1, dated now)."""
+    from .proposals import (ProposalInput, ProposalInvalid, RenderFailed, TemplateBroken,
+                            render)
+    from .proposals.render import revision_time
+
+    source = ProposalInput(customer=str(profile.get("name", "")), configuration_id=None,
+                           revision=1, created_at=revision_time(), profile=profile,
+                           adjustments=list(adjustments or []), document=document)
+    try:
+        rendered = render(pipeline, source, language=language)
+    except ProposalInvalid as exc:
+        raise InputError("; ".join(f"--{k}: {' '.join(v)}" for k, v in exc.errors.items()))
+    except (TemplateBroken, RenderFailed) as exc:
+        click.echo(f"error: the proposal could not be rendered: {exc}", err=True)
+        raise SystemExit(EXIT_CONTENT)
+    out.write_bytes(rendered.pdf)
+    state = ("final" if not rendered.draft else "DRAFT, approvals outstanding"
+             if source.outstanding else "DRAFT, conflicts to resolve")
+    click.echo(f"Proposal written to {out} ({rendered.pages} pages, {state}).", err=quiet)
 
 
 def _money(amount: float | int, currency: str = "") -> str:
@@ -325,6 +356,7 @@ def _register_extensions() -> None:
     register(cli)
     from .content.commands import register as register_content; register_content(cli)
     from .engine.commands import register as register_impact; register_impact(cli)
+    from .accounts.commands import register as register_users; register_users(cli)
 
 
 def main(argv: list[str] | None = None) -> None:

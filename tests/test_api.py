@@ -298,7 +298,8 @@ def test_openapi_document_and_interactive_docs(client):
     for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
         with client.get(f"/api/v1/docs/assets/{asset}") as response:
             assert response.status_code == 200
-    assert client.get("/").location.endswith("/api/v1/docs")
+    # `/` is the web UI: it asks a visitor to sign in (the docs stay at /api/v1/docs)
+    assert client.get("/").location.startswith("/sign-in")
 
 
 # --- errors -----------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import flask
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
-from . import catalog, configurations, errors, service
+from . import catalog, configurations, errors, proposals, service
 from .schemas import ConfigurationDocumentSchema, Document, ProblemSchema
 
 DESCRIPTION = """\
@@ -53,7 +53,7 @@ class ConfiguratorApi(Api):
 def init_app(app: flask.Flask) -> ConfiguratorApi:
     api = ConfiguratorApi(app, spec_kwargs={"info": {"description": DESCRIPTION}})
     api.ma_plugin.converter.add_attribute_function(_document_reference)
-    for blueprint in (configurations.blp, catalog.blp, service.blp):
+    for blueprint in (configurations.blp, catalog.blp, service.blp, proposals.blp):
         api.register_blueprint(blueprint)
     return api
 

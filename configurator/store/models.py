@@ -140,3 +140,79 @@ class ContentFile(Base):
 
     content_version: Mapped[ContentVersion] = relationship(back_populates="files")
     blob: Mapped[ContentBlob] = relationship()
+
+
+# --- web sign-in and customer profiles (configurator.accounts, configurator.web) ---------------
+
+USER_EMAIL_MAX = 254
+
+
+class User(Base):
+    """Someone who signs in to the web forms. `role` is solution-lead, product-manager or admin
+    (configurator.accounts.roles). `session_token` identifies the user in the session cookie; it
+    is replaced when the password changes or the user is deactivated, which signs them out
+    everywhere."""
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(USER_EMAIL_MAX), unique=True)  # kept lowercase
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    session_token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_sign_in_at: Mapped[dt.datetime | None]
+
+
+class CustomerProfile(Base):
+    """A customer's current business profile as a solution lead entered or imported it.
+    Configuring copies it into a revision; the revision keeps its own copy."""
+    __tablename__ = "customer_profiles"
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    profile: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(200))
+
+    customer: Mapped[Customer] = relationship()
+
+
+# --- approvals and proposals (configurator.proposals, configurator.store.proposals) ------------
+
+class Approval(Base):
+    """One required approval given for a revision: the role (as the revision's document names
+    it), who approved, when, and an optional note. A revision is approved when every role its
+    document requires has a row here."""
+    __tablename__ = "approvals"
+    __table_args__ = (UniqueConstraint("revision_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("revisions.id"))
+    role: Mapped[str] = mapped_column(String(100))
+    approved_by: Mapped[str] = mapped_column(String(200))
+    approved_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    note: Mapped[str | None] = mapped_column(String(2000))
+
+
+class Proposal(Base):
+    """A rendered PDF of one revision, with its checksum. The same revision, template, language,
+    content version and approvals give the same proposal, stored once (`approvals_key` is a
+    digest of the approvals the PDF shows; a new approval makes a new proposal)."""
+    __tablename__ = "proposals"
+    __table_args__ = (UniqueConstraint("revision_id", "template", "language", "content_version",
+                                       "approvals_key", name="uq_proposals_rendering"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("revisions.id"), index=True)
+    template: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(16))
+    content_version: Mapped[str] = mapped_column(ForeignKey("content_versions.version"))
+    approvals_key: Mapped[str] = mapped_column(String(64))
+    draft: Mapped[bool]
+    pages: Mapped[int]
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    pdf: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(200))

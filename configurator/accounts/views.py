@@ -1,0 +1,181 @@
+"""Sign-in, sign-out, and the users page for admins."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import flask
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+
+from ..store import db
+from ..store.db import begin_write
+from . import protect_forms, require, services
+from .roles import ROLE_LABELS, ROLES
+
+bp = flask.Blueprint("accounts", __name__, template_folder="templates")
+bp.before_request(protect_forms)
+
+
+@bp.after_request
+def _no_store(response: flask.Response) -> flask.Response:
+    """Sign-in and user pages are never kept by the browser's cache."""
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def safe_next(target: str | None) -> str | None:
+    """`target` when it is a path on this site (never another host), else None."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+def sign_in():
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(safe_next(request.args.get("next")) or url_for("web.home"))
+    email = request.form.get("email", "").strip()
+    error = None
+    if request.method == "POST":
+        password = request.form.get("password", "")
+        session = db.session()
+        begin_write(session)  # the sign-in is recorded
+        account = services.authenticate(session, email, password) if email and password else None
+        if account is not None:
+            session.commit()
+            flask.session.clear()  # a fresh session (and CSRF token) for the signed-in user
+            login_user(account)
+            flash(f"Signed in as {account.name} ({account.role_label}).", "success")
+            return redirect(safe_next(request.form.get("next")) or url_for("web.home"))
+        error = ("Enter your email address and password." if not (email and password)
+                 else "That email address and password do not match an active user.")
+    return render_template("accounts/sign_in.html", email=email, error=error,
+                           next=safe_next(request.values.get("next")) or ""), (401 if error else 200)
+
+
+@bp.route("/sign-out", methods=["GET", "POST"])
+def sign_out():
+    if request.method == "GET":
+        if not current_user.is_authenticated:
+            return redirect(url_for("accounts.sign_in"))
+        return render_template("accounts/sign_out.html")
+    logout_user()
+    flask.session.clear()
+    flash("You are signed out.", "success")
+    return redirect(url_for("accounts.sign_in"))
+
+
+# --- users (admins) ----------------------------------------------------------------------------
+
+def _users_page(form: dict | None = None, errors: dict | None = None, status: int = 200):
+    accounts = services.list_users(db.session())
+    return render_template("accounts/users.html", users=accounts, roles=ROLES,
+                           role_labels=ROLE_LABELS, form=form or {"role": "solution-lead"},
+                           errors=errors or {}), status
+
+
+@bp.get("/admin/users")
+@require("users")
+def users():
+    return _users_page()
+
+
+@bp.post("/admin/users")
+@require("users")
+def create_user():
+    form = {k: request.form.get(k, "") for k in ("email", "name", "role", "password")}
+    password = form["password"] or services.generate_password()
+    session = db.session()
+    try:
+        account = services.create_user(session, form["email"], form["name"], form["role"],
+                                       password)
+    except services.UserInvalid as exc:
+        form["password"] = ""
+        return _users_page(form, exc.errors, 422)
+    session.commit()
+    message = f"Created {account.name} ({account.email}) as {account.role_label}."
+    if not form["password"]:
+        message += f" Their password is {password} (shown once; pass it on safely)."
+    flash(message, "success")
+    return redirect(url_for("accounts.users"))
+
+
+@bp.post("/admin/users/<int:user_id>/active")
+@require("users")
+def set_active(user_id: int):
+    active = request.form.get("active") == "true"
+    if user_id == current_user.id and not active:
+        flash("You cannot deactivate yourself; ask another admin.", "error")
+        return redirect(url_for("accounts.users"))
+    session = db.session()
+    try:
+        account = services.set_active(session, user_id, active)
+    except services.UserNotFound:
+        flask.abort(404)
+    session.commit()
+    flash(f"{account.name} is {'active again' if active else 'deactivated and signed out'}.",
+          "success")
+    return redirect(url_for("accounts.users"))
+
+
+@bp.post("/admin/users/<int:user_id>/role")
+@require("users")
+def set_role(user_id: int):
+    if user_id == current_user.id:
+        flash("You cannot change your own role; ask another admin.", "error")
+        return redirect(url_for("accounts.users"))
+    session = db.session()
+    try:
+        account = services.set_role(session, user_id, request.form.get("role", ""))
+    except services.UserNotFound:
+        flask.abort(404)
+    except services.UserInvalid as exc:
+        flash(" ".join(exc.errors["role"]), "error")
+        return redirect(url_for("accounts.users"))
+    session.commit()
+    flash(f"{account.name} is now {account.role_label}.", "success")
+    return redirect(url_for("accounts.users"))
+
+
+@bp.post("/admin/users/<int:user_id>/password")
+@require("users")
+def reset_password(user_id: int):
+    password = services.generate_password()
+    session = db.session()
+    try:
+        account = services.set_password(session, user_id, password)
+    except services.UserNotFound:
+        flask.abort(404)
+    session.commit()
+    flash(f"New password for {account.email}: {password} (shown once; their other sessions "
+          "have ended).", "success")
+    return redirect(url_for("accounts.users"))
+
+
+# --- one's own password ------------------------------------------------------------------------
+
+@bp.route("/account", methods=["GET", "POST"])
+@require()
+def account():
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        session = db.session()
+        begin_write(session)
+        current = request.form.get("current", "")
+        new = request.form.get("password", "")
+        if services.authenticate(session, current_user.email, current) is None:
+            errors["current"] = ["That is not your current password."]
+        elif request.form.get("confirm", "") != new:
+            errors["confirm"] = ["The two new passwords differ."]
+        else:
+            try:
+                updated = services.set_password(session, current_user.id, new)
+            except services.UserInvalid as exc:
+                errors = exc.errors
+            else:
+                session.commit()
+                login_user(updated)  # this session carries the new token; the others end
+                flash("Your password is changed; your other sessions have ended.", "success")
+                return redirect(url_for("accounts.account"))
+    return render_template("accounts/account.html", errors=errors), (422 if errors else 200)

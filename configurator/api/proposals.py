@@ -1,0 +1,230 @@
+"""Approvals of revisions and PDF proposals:
+
+- `POST /api/v1/configurations/{id}/revisions/{n}/approvals`: record an approval
+- `GET  /api/v1/configurations/{id}/revisions/{n}/approvals`: required, given, outstanding
+- `POST /api/v1/configurations/{id}/revisions/{n}/proposals`: render (or find) the PDF
+- `GET  /api/v1/configurations/{id}/proposals`: a configuration's proposals
+- `GET  /api/v1/proposals/{proposal_id}` and `/pdf`: metadata and the PDF itself
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import flask
+from flask import current_app, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+
+from ..proposals import (DEFAULT_LANGUAGE, DEFAULT_TEMPLATE, ProposalInvalid, RenderFailed,
+                         TemplateBroken)
+from ..store import db
+from ..store import proposals as store
+from . import errors
+from .schemas import Output, Schema
+
+blp = Blueprint(
+    "proposals", __name__, url_prefix="/api/v1",
+    description="Approve a revision, and render it as a PDF proposal. A PDF carries a DRAFT mark "
+                "while the revision's required approvals are outstanding.")
+errors.attach(blp)
+
+
+# --- shapes -----------------------------------------------------------------------------------
+
+class ApprovalCreateSchema(Schema):
+    role = fields.String(required=True, validate=validate.Length(min=1, max=100), metadata={
+        "description": "A role the revision's document requires (`document.approvals[].role`)"})
+    by = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                       metadata={"description": "Who approves"})
+    note = fields.String(validate=validate.Length(max=2000))
+
+
+class ApprovalGivenSchema(Output):
+    role = fields.String()
+    approved_by = fields.String()
+    approved_at = fields.DateTime()
+    note = fields.String(allow_none=True)
+
+
+class ApprovalRecordSchema(ApprovalGivenSchema):
+    configuration_id = fields.Integer()
+    revision = fields.Integer()
+
+
+class ApprovalStatusSchema(Output):
+    configuration_id = fields.Integer()
+    revision = fields.Integer()
+    required = fields.List(fields.String(), metadata={"description": "Roles the revision requires"})
+    approvals = fields.List(fields.Nested(ApprovalGivenSchema))
+    outstanding = fields.List(fields.String())
+    approved = fields.Boolean(metadata={"description": "Every required role has approved"})
+
+
+class ProposalCreateSchema(Schema):
+    template = fields.String(load_default=DEFAULT_TEMPLATE, validate=validate.Length(max=64),
+                             metadata={"description": "A template folder of the content pack's "
+                                                      "`proposals/`"})
+    language = fields.String(load_default=DEFAULT_LANGUAGE, validate=validate.Length(max=16),
+                             metadata={"description": "`en` or `zh` with the demo templates"})
+
+
+class ProposalSchema(Output):
+    id = fields.Integer()
+    configuration_id = fields.Integer()
+    revision = fields.Integer()
+    customer = fields.String()
+    template = fields.String()
+    language = fields.String()
+    content_version = fields.String(metadata={"description": "The revision's content version; "
+                                                             "its templates rendered the PDF"})
+    draft = fields.Boolean(metadata={"description": "Rendered with the DRAFT mark"})
+    pages = fields.Integer()
+    size = fields.Integer(metadata={"description": "Bytes"})
+    sha256 = fields.String(metadata={"description": "Checksum of the PDF"})
+    file_name = fields.String()
+    created_at = fields.DateTime()
+    created_by = fields.String(allow_none=True)
+    pdf_url = fields.Method("_pdf_url")
+
+    def _pdf_url(self, proposal: dict) -> str:
+        return url_for("proposals.ProposalPdf", proposal_id=proposal["id"])
+
+
+class ProposalListSchema(Output):
+    items = fields.List(fields.Nested(ProposalSchema))
+
+
+# --- views ------------------------------------------------------------------------------------
+
+def _content() -> Any:
+    return current_app.extensions["configurator.content"]
+
+
+@blp.route("/configurations/<int:configuration_id>/revisions/<int:number>/approvals")
+class Approvals(MethodView):
+
+    @blp.response(200, ApprovalStatusSchema)
+    def get(self, configuration_id: int, number: int) -> dict:
+        """What a revision requires approved, what was approved, and what is outstanding"""
+        return store.approval_status(db.session(), configuration_id, number)
+
+    @blp.arguments(ApprovalCreateSchema)
+    @blp.response(201, ApprovalRecordSchema)
+    @blp.alt_response(409, description="That role approved this revision already",
+                      **errors.documented())
+    @blp.alt_response(422, description="The revision does not require that role",
+                      **errors.documented())
+    def post(self, body: dict, configuration_id: int, number: int) -> dict:
+        """Approve a revision for one required role
+
+        `role` must be one of the roles the revision's document requires. Once every required
+        role has approved, the revision's proposals render without the DRAFT mark.
+        """
+        session = db.session()
+        result = store.approve(session, configuration_id, number, body["role"], body["by"],
+                               body.get("note"))
+        session.commit()
+        return result
+
+
+@blp.route("/configurations/<int:configuration_id>/revisions/<int:number>/proposals")
+class RevisionProposals(MethodView):
+
+    @blp.arguments(ProposalCreateSchema)
+    @blp.response(201, ProposalSchema, headers={
+        "Location": {"description": "The proposal", "schema": {"type": "string"}}})
+    @blp.alt_response(200, schema=ProposalSchema,
+                      description="This revision was rendered with the same template, language, "
+                                  "content version and approvals before: the stored proposal")
+    @blp.alt_response(413, description="Too large to render within a request",
+                      **errors.documented())
+    @blp.alt_response(422, description="No such template or language", **errors.documented())
+    @blp.alt_response(500, description="The template or the renderer failed; nothing was stored",
+                      **errors.documented())
+    def post(self, body: dict, configuration_id: int, number: int) -> tuple:
+        """Render a revision as a PDF proposal and store it
+
+        Uses the templates of the content version the revision was computed with. The PDF is
+        stored with its sha256; asking again for the same revision, template, language and
+        approvals returns the stored proposal (200) instead of rendering it twice.
+        """
+        session = db.session()
+        result, created = store.create_proposal(session, _content(), configuration_id, number,
+                                                body["template"], body["language"])
+        session.commit()
+        location = url_for("proposals.ProposalResource", proposal_id=result["id"])
+        return result, 201 if created else 200, {"Location": location}
+
+
+@blp.route("/configurations/<int:configuration_id>/proposals")
+class ConfigurationProposals(MethodView):
+
+    @blp.response(200, ProposalListSchema)
+    def get(self, configuration_id: int) -> dict:
+        """List a configuration's proposals, newest first"""
+        return {"items": store.list_proposals(db.session(), configuration_id)}
+
+
+@blp.route("/proposals/<int:proposal_id>")
+class ProposalResource(MethodView):
+
+    @blp.response(200, ProposalSchema)
+    def get(self, proposal_id: int) -> dict:
+        """Fetch a proposal's metadata: revision, template, language, draft, pages, checksum"""
+        return store.get_proposal(db.session(), proposal_id)
+
+
+@blp.route("/proposals/<int:proposal_id>/pdf")
+class ProposalPdf(MethodView):
+
+    @blp.response(200, {"type": "string", "format": "binary"}, content_type="application/pdf",
+                  description="The PDF, as an attachment named after the customer and revision")
+    def get(self, proposal_id: int) -> flask.Response:
+        """Download a proposal's PDF"""
+        data, name, sha256 = store.proposal_pdf(db.session(), proposal_id)
+        response = current_app.response_class(data, mimetype="application/pdf")
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        response.headers["ETag"] = f'"{sha256}"'
+        response.headers["Cache-Control"] = "private, max-age=0"
+        return response
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+@blp.errorhandler(ProposalInvalid)
+def _proposal_invalid(exc: ProposalInvalid) -> flask.Response:
+    return errors.problem(422, "The proposal cannot be made as asked; see `errors`.",
+                          kind="invalid-proposal", errors=exc.errors)
+
+
+@blp.errorhandler(store.ApprovalInvalid)
+def _approval_invalid(exc: store.ApprovalInvalid) -> flask.Response:
+    return errors.problem(422, "This approval is not one the revision requires; see `errors`.",
+                          kind="invalid-approval", errors=exc.errors)
+
+
+@blp.errorhandler(store.AlreadyApproved)
+def _already_approved(exc: store.AlreadyApproved) -> flask.Response:
+    return errors.problem(409, exc.message, kind="already-approved")
+
+
+@blp.errorhandler(store.TooLarge)
+def _too_large(exc: store.TooLarge) -> flask.Response:
+    return errors.problem(413, exc.message + "; render it with `configurator configure --pdf`.",
+                          kind="proposal-too-large")
+
+
+@blp.errorhandler(TemplateBroken)
+def _template_broken(exc: TemplateBroken) -> flask.Response:
+    current_app.logger.error("proposal template broken: %s", exc)
+    return errors.problem(500, f"The proposal template is broken: {exc.file}: {exc.message}. "
+                               "Nothing was stored.", kind="proposal-template-broken",
+                          file=exc.file, hint=exc.hint)
+
+
+@blp.errorhandler(RenderFailed)
+def _render_failed(exc: RenderFailed) -> flask.Response:
+    current_app.logger.error("proposal rendering failed: %s", exc)
+    return errors.problem(500, "The PDF could not be rendered; nothing was stored. The incident "
+                               "was logged.", kind="proposal-render-failed")

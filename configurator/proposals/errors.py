@@ -1,0 +1,24 @@
+"""What can go wrong when a proposal is asked for; the API maps each to a problem+json."""
+from __future__ import annotations
+
+
+class ProposalInvalid(Exception):
+    """A request for a template or language that does not exist; `errors` names the field."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+
+
+class TemplateBroken(Exception):
+    """A template folder file is wrong: `file` (relative to the pack), what, and how to fix it."""
+
+    def __init__(self, file: str, message: str, hint: str = ""):
+        self.file = file
+        self.message = message
+        self.hint = hint
+        super().__init__(f"{file}: {message}" + (f" ({hint})" if hint else ""))
+
+
+class RenderFailed(Exception):
+    """WeasyPrint could not produce the PDF."""

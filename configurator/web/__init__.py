@@ -1,0 +1,89 @@
+"""The web forms for solution leads and product managers: server-rendered Jinja pages.
+
+- `blueprint.py`: the `web` blueprint (every page needs a signed-in user; form posts need the
+  CSRF token)
+- `customers.py`: the customer list, the generated profile form, import from YAML/JSON
+- `configurations.py`: configure, review, adjust, history and the difference of two revisions
+- `proposals.py`: generate, preview and download a revision's PDF
+- `content.py`: the product-manager page (content status, rules, try a profile)
+- `profile_form.py`, `changes.py`, `formatting.py`: plain helpers the views share
+
+`init_app(app)` attaches sign-in (configurator.accounts), the blueprint, template helpers and
+the HTML error pages. Errors under /api/ keep their problem+json answers.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+
+import flask
+from flask import render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from .. import accounts
+from . import formatting
+
+log = logging.getLogger(__name__)
+
+ERROR_TEXT = {
+    400: ("The request could not be understood", "Something in what was sent is not right. "
+          "Go back, check the form and try again."),
+    403: ("You cannot open this page", "Your role does not include this page. If you need it, "
+          "ask an administrator to change your role."),
+    404: ("Page not found", "There is nothing at this address. It may have been mistyped, or "
+          "what it showed no longer exists."),
+    405: ("Not allowed here", "This address does not take that kind of request."),
+    413: ("Too large", "What was sent is larger than the service accepts (1 MB). Send a "
+          "smaller file."),
+    500: ("Something went wrong", "The server failed to handle the request. The problem was "
+          "logged; try again, and tell an administrator if it persists."),
+}
+
+
+def init_app(app: flask.Flask) -> None:
+    from . import blueprint, configurations, content, customers, proposals  # noqa: F401 (routes)
+
+    accounts.init_app(app)
+    app.register_blueprint(blueprint.bp)
+    app.jinja_env.globals.update(can=accounts.can, **formatting.GLOBALS)
+    app.jinja_env.filters.update(formatting.FILTERS)
+    for code in ERROR_TEXT:
+        app.register_error_handler(code, _error_page)
+    app.register_error_handler(CSRFError, _csrf_error)
+
+
+def _error_page(error: HTTPException):
+    """An HTML page for the web; the API's problem+json for /api/."""
+    from ..api import errors as api_errors
+
+    if api_errors.is_api_request():
+        return api_errors.http_problem(error)
+    code = error.code or 500
+    title, text = ERROR_TEXT.get(code, (error.name, error.description))
+    incident = None
+    if code == 500:
+        incident = uuid.uuid4().hex[:12]
+        original = getattr(error, "original_exception", None)
+        log.error("incident %s: unhandled error on %s %s", incident, request.method, request.path,
+                  exc_info=original)
+    response = flask.make_response(render_template("web/error.html", code=code, title=title,
+                                                   text=text, incident=incident), code)
+    for key, value in error.get_headers():
+        if key in ("Allow", "Retry-After"):
+            response.headers[key] = value
+    return response
+
+
+def _csrf_error(error: CSRFError):
+    from ..api import errors as api_errors
+
+    if api_errors.is_api_request():  # pragma: no cover - the API is not CSRF-checked
+        return api_errors.http_problem(error)
+    log.info("refused a form post without a valid CSRF token: %s %s (%s)", request.method,
+             request.path, error.description)
+    text = ("This form was not accepted because it did not come from a page of this site, or "
+            "the page was open from before you signed in. Nothing was changed. Go back, reload "
+            "the page and send the form again.")
+    return render_template("web/error.html", code=400, title="The form has expired",
+                           text=text, incident=None), 400
