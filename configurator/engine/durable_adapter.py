@@ -21,7 +21,7 @@ import json
 import logging
 import re
 import threading
-from typing import Callable
+from typing import Any, Callable
 
 import durable_rules_engine
 
@@ -68,22 +68,30 @@ class EngineError(RuntimeError):
         return cls(f"the rules engine refused {context}: {meaning}{suffix}", code)
 
 
-# fire(rule_name) -> the new world fact to assert in place of the current one, or None
-FireCallback = Callable[[str], "dict | None"]
+# fire(rule_name) -> the new world fact (a dict, or a JSON object as text) to assert in place of
+# the current one, or None
+FireCallback = Callable[[str], "dict | str | None"]
 NOT_HANDLED, OBSERVED = 1, 2            # result codes of durable_rules_engine.assert_fact
 
 
 class _Run:
     __slots__ = ("sid", "world", "fire", "version", "marked")
 
-    def __init__(self, sid: str, world: dict, fire: FireCallback):
-        self.sid, self.world, self.fire = sid, world, fire
+    def __init__(self, sid: str, world: str, fire: FireCallback):
+        self.sid, self.world, self.fire = sid, world, fire   # world: the asserted fact, as JSON
         self.version = 1
         self.marked = False       # an action has started on this sid: its state can be deleted
 
 
 def _dumps(fact: dict) -> str:
     return json.dumps(fact, ensure_ascii=False, separators=(",", ":"))
+
+
+def _world_fact(world: dict | str, sid: str, version: int) -> str:
+    """The world as durable's fact: the JSON object with the world mark, the sid and an id."""
+    body = world if isinstance(world, str) else _dumps(world)
+    tail = f'"t":"w","sid":"{sid}","id":"w{version}"}}'
+    return body[:-1] + ("," + tail if body.strip() != "{}" else tail)
 
 
 def _action_name(message: str) -> str:
@@ -104,8 +112,9 @@ class DurableEngine:
         self._names = itertools.count(1)
         self._handles: dict[str, int] = {}
 
-    def register(self, prefix: str, rules: dict[str, dict]) -> str:
-        """Create a ruleset from durable rule definitions (without `run`); returns its name."""
+    def register(self, prefix: str, rules: dict[str, dict], sources: Any = ()) -> str:
+        """Create a ruleset from durable rule definitions (without `run`); returns its name.
+        (`sources`, the Rule objects, are for engines that read the rules themselves.)"""
         definitions = dict(rules)
         definitions[SENTINEL] = {"all": [{"m": dict(WORLD_MARK)}], "pri": LAST_PRIORITY}
         definitions[MARKER] = {"all": [{"m": dict(MARKER_MARK)}], "pri": LAST_PRIORITY}
@@ -125,17 +134,20 @@ class DurableEngine:
             if handle is not None:
                 durable_rules_engine.delete_ruleset(handle)
 
-    def evaluate(self, ruleset: str, world: dict, fire: FireCallback) -> None:
-        """Assert `world` and run every activation, in priority order, before returning.
+    def evaluate(self, ruleset: str, world: dict | str, fire: FireCallback,
+                 facts: Callable[[], dict] | None = None) -> None:
+        """Assert `world` (a dict, or a JSON object as text) and run every activation, in
+        priority order, before returning. (`facts` is for engines that read the facts
+        themselves.)
 
         The marker fact goes first: its rule fires, so the sid's state can always be deleted
         afterwards (deleting a sid on which nothing fired crashes durable-rules)."""
         with self._lock:
             handle = self._handles[ruleset]
             sid = str(next(self._sids))
-            run = _Run(sid, dict(world, **WORLD_MARK, sid=sid, id="w1"), fire)
+            run = _Run(sid, _world_fact(world, sid, 1), fire)
             try:
-                self._assert(handle, dict(MARKER_MARK, sid=sid, id="m"), run)
+                self._assert(handle, '{"t":"m","sid":"%s","id":"m"}' % sid, run)
                 self._assert(handle, run.world, run)
             except EngineError:
                 raise
@@ -147,8 +159,8 @@ class DurableEngine:
                 else:  # deleting a sid on which nothing fired crashes durable-rules
                     log.error("rules engine state for sid %s could not be released", sid)
 
-    def _assert(self, handle: int, fact: dict, run: _Run) -> None:
-        code, state = durable_rules_engine.assert_fact(handle, _dumps(fact))
+    def _assert(self, handle: int, fact: str, run: _Run) -> None:
+        code, state = durable_rules_engine.assert_fact(handle, fact)
         if code not in (0, NOT_HANDLED):
             raise EngineError(f"the rules engine refused a fact (code {code})", code)
         result = durable_rules_engine.start_action_for_state(handle, state)
@@ -161,9 +173,9 @@ class DurableEngine:
                     new_world = run.fire(name)
                     if new_world is not None:
                         run.version += 1
-                        fact = dict(new_world, **WORLD_MARK, sid=run.sid, id=f"w{run.version}")
-                        durable_rules_engine.retract_fact(handle, _dumps(run.world))
-                        durable_rules_engine.assert_fact(handle, _dumps(fact))
+                        fact = _world_fact(new_world, run.sid, run.version)
+                        durable_rules_engine.retract_fact(handle, run.world)
+                        durable_rules_engine.assert_fact(handle, fact)
                         run.world = fact
                 message = durable_rules_engine.complete_and_start_action(handle, state)
         except BaseException:

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import datetime as dt
+import json
 import math
+import re
 import threading
 from decimal import Decimal
 from typing import Any
@@ -86,12 +89,17 @@ class Pipeline:
         if problems:
             raise ContentError(problems)
         self.rules = {rule.id: rule for rule in pack.rules if include_drafts or not rule.draft}
-        # The world fact carries only the facts some condition compares: durable-rules
-        # serialises it on every activation, so a smaller fact is a faster evaluation.
-        self.compared = sorted({t.path for rule in self.rules.values() for t in _tests(rule.when)
-                                if t.op != "exists"})
         self.order = {module: i for i, module in enumerate(
             m for family in pack.catalog.families.values() for m in family.modules)}
+        self.plans = {stage: StagePlan(stage, [self.rules[r] for r in compiled], compiled, self.flags)
+                      for stage, compiled in stages.items()}
+        # The world fact carries only the facts some condition compares: durable-rules
+        # serialises it on every activation, so a smaller fact is a faster evaluation.
+        self.compared = sorted({path for plan in self.plans.values()
+                                for items in plan.paths.values() for path, _ in items})
+        # the profile is the same in every stage: one projection of what any stage compares
+        self.profile_paths = sorted({item for plan in self.plans.values()
+                                     for item in plan.paths["profile"]})
         self._rulesets: dict[str, str] = {}
         self._users = 0                      # evaluations running on this pipeline
         self._users_lock = threading.Lock()
@@ -99,7 +107,8 @@ class Pipeline:
         try:
             for stage, compiled in stages.items():
                 if compiled:
-                    self._rulesets[stage] = self.engine.register(f"{stage}-{pack.version}", compiled)
+                    self._rulesets[stage] = self.engine.register(
+                        f"{stage}-{pack.version}", compiled, self.plans[stage].rules)
         except Exception:
             self.close()
             raise
@@ -149,13 +158,38 @@ class Pipeline:
         return run
 
     def _run(self, run: Evaluation) -> None:
+        wants_world = getattr(self.engine, "wants_world", True)
         for stage in STAGES:
             run.stage = stage
             run.seen[stage] = {"profile": run.profile, "solution": run.solution_facts}
             if stage in self._rulesets:
-                self.engine.evaluate(self._rulesets[stage], run.world(), run.fire)
-            run.seen[stage]["derived"] = copy.deepcopy(run.derived)
+                run.begin_stage(self.plans[stage], wants_world)
+                self.engine.evaluate(self._rulesets[stage], run.world(), run.fire, run.facts)
+            run.seen[stage]["derived"] = _copy(run.derived)
             run.end_stage()
+
+
+class StagePlan:
+    """What one stage's rules compare: the world fact of a stage carries only these derived and
+    solution facts (and the profile facts any stage compares), so durable-rules reads less, and
+    a derived fact no rule of the stage compares is no reason to assert the world again."""
+
+    def __init__(self, stage: str, rules: list[Rule], compiled: dict[str, dict], flags: FlagRegistry):
+        self.stage = stage
+        self.rules = rules
+        paths = sorted({t.path for rule in rules for t in _tests(rule.when) if t.op != "exists"})
+        self.paths: dict[str, list[tuple[str, tuple[str, ...]]]] = {
+            ns: [(p, tuple(p.split(".")[1:])) for p in paths if p.startswith(ns + ".")]
+            for ns in ("profile", "derived", "solution")}
+        by_flag = {flag: path for path, flag in flags.flags.items()}
+        used = sorted(set(_FLAG.findall(_dumps([e["all"][0]["m"] for e in compiled.values()]))))
+        self.flags: dict[str, list[tuple[str, str]]] = {ns: [] for ns in ("profile", "derived", "solution")}
+        for flag in used:
+            path = by_flag[flag]
+            self.flags[path.split(".")[0]].append((path, flag))
+
+
+_FLAG = re.compile(r'"has\.(f\d+)"')   # a "has a value" flag in a compiled expression
 
 
 class Evaluation:
@@ -185,37 +219,47 @@ class Evaluation:
         self.warnings: list[sol.Reason] = []
         self.solution_facts = sol.empty_facts()
         self.solution: sol.Solution | None = None
-        self._world_profile = self._project("profile")
+        self._built: tuple | None = None     # what the solution was last built from
+        self._plan: StagePlan | None = None
+        self._world: str | None = None
+        self._wants_world = True
+        self._profile_json: str | None = None
 
     # --- facts ---------------------------------------------------------------------------
     def facts(self) -> dict:
         return {"profile": self.profile, "derived": self.derived, "solution": self.solution_facts}
 
-    def world(self) -> dict:
+    def begin_stage(self, plan: StagePlan, wants_world: bool = True) -> None:
+        """Prepare the stage's world fact: its profile and solution parts are fixed for the
+        stage, only the derived part changes as rules fire."""
+        self._plan = plan
+        self._wants_world = wants_world
+        if not wants_world:
+            self._world = None
+            return
         facts = self.facts()
-        has = {flag: int(_has_value(facts, path)) for path, flag in self.pipeline.flags.flags.items()}
-        return {"profile": self._world_profile, "derived": self._project("derived"),
-                "solution": self._project("solution"), "has": has}
+        if self._profile_json is None:
+            self._profile_json = _dumps(_project(facts, self.pipeline.profile_paths))
+        self._fixed = ('{"profile":' + self._profile_json +
+                       ',"solution":' + _dumps(_project(facts, plan.paths["solution"])) + ',"derived":')
+        self._fixed_has = {flag: int(_has_value(facts, path))
+                           for ns in ("profile", "solution") for path, flag in plan.flags[ns]}
+        self._world = self._make_world()
 
-    def _project(self, namespace: str) -> dict:
-        """The compared facts of one namespace, nested as in the facts, cleaned for durable."""
-        facts = self.facts()
-        out: dict = {}
-        for path in self.pipeline.compared:
-            if not path.startswith(namespace + "."):
-                continue
-            try:
-                value = lookup(facts, path)
-            except MissingFact:
-                continue
-            if not _has_content(value):   # "" and [] have no value, as in the reference
-                continue
-            node = out
-            parts = path.split(".")[1:]
-            for part in parts[:-1]:
-                node = node.setdefault(part, {})
-            node[parts[-1]] = _clean(value)
-        return out
+    def _make_world(self) -> str:
+        """The world fact as JSON: {profile, solution, derived, has} with the stage's facts."""
+        plan, facts = self._plan, self.facts()
+        has = self._fixed_has
+        if plan.flags["derived"]:
+            has = dict(has)
+            for path, flag in plan.flags["derived"]:
+                has[flag] = int(_has_value(facts, path))
+        return (self._fixed + _dumps(_project(facts, plan.paths["derived"])) + ',"has":' +
+                _dumps(has) + "}")
+
+    def world(self) -> str | None:
+        """The current stage's world fact (JSON), for durable-rules."""
+        return self._world
 
     # --- firing --------------------------------------------------------------------------
     def fire(self, rule_id: str) -> dict | None:
@@ -232,7 +276,15 @@ class Evaluation:
         for action in rule.then:
             changed |= self._apply(rule, action, entry)
         self.fired.append(entry)
-        return self.world() if changed else None
+        if not changed:
+            return None
+        if not self._wants_world:
+            return CHANGED
+        world = self._make_world()
+        if world == self._world:
+            return None      # no fact this stage's rules compare has changed
+        self._world = world
+        return world
 
     def _apply(self, rule: Rule, action: Action, entry: dict) -> bool:
         p, kind = action.params, action.kind
@@ -244,7 +296,7 @@ class Evaluation:
                     value = self._number(value, rule, f"derived.{name}")
                     if value is None:
                         continue
-                value = copy.deepcopy(value)   # documents never share objects with the rules
+                value = _copy(value)   # documents never share objects with the rules
                 entry.setdefault("derived", {})[name] = value
                 if self.derived.get(name, _UNSET) != value:
                     self.derived[name] = value
@@ -267,9 +319,9 @@ class Evaluation:
         elif kind == "require_approval":
             self.approvals.append((p["role"], reason))
         elif kind == "service_level":
-            self.service_level.update(copy.deepcopy(p["values"]))
+            self.service_level.update(_copy(p["values"]))
         elif kind == "team":
-            member = copy.deepcopy(p["member"])
+            member = _copy(p["member"])
             role = member["role"]
             self.team[role] = {**self.team.get(role, {}), **member, "rule": rule.id}
         elif kind == "note":
@@ -325,8 +377,17 @@ class Evaluation:
             self._apply_module_adjustments()
         if self.stage == "pricing":
             self._apply_discount_adjustments()
-        self.solution = sol.build(self.catalog, self.pipeline.order, self.includes, self.excludes,
-                                  self.recommends, self.changes, [role for role, _ in self.approvals])
+        inputs = (len(self.includes), len(self.excludes), len(self.recommends), len(self.changes))
+        roles = sorted({role for role, _ in self.approvals})
+        if self.solution is not None and inputs == self._built:
+            if roles != self.solution.facts["approvals"]:   # only approvals changed
+                facts = dict(self.solution.facts, approvals=roles)
+                self.solution = dataclasses.replace(self.solution, facts=facts)
+        else:   # the requests only ever grow, so equal lengths mean nothing changed
+            self.solution = sol.build(self.catalog, self.pipeline.order, self.includes,
+                                      self.excludes, self.recommends, self.changes,
+                                      [role for role, _ in self.approvals])
+            self._built = inputs
         self.solution_facts = self.solution.facts
 
     def _adjustment_reason(self, adj: Adjustment, default: str) -> sol.Reason:
@@ -402,6 +463,39 @@ class Evaluation:
 
 
 _UNSET = object()
+CHANGED = "changed"      # fire()'s answer to an engine that does not read the world fact
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _project(facts: dict, paths: list[tuple[str, tuple[str, ...]]]) -> dict:
+    """The compared facts, nested as in the facts, cleaned for durable-rules."""
+    out: dict = {}
+    for path, parts in paths:
+        try:
+            value = lookup(facts, path)
+        except MissingFact:
+            continue
+        if not _has_content(value):   # "" and [] have no value, as in the reference
+            continue
+        node = out
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = _clean(value)
+    return out
+
+
+def _copy(value: Any) -> Any:
+    """A deep copy of plain data (what derived facts hold), faster than copy.deepcopy."""
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return copy.deepcopy(value)
 
 
 def _has_value(facts: dict, path: str) -> bool:

@@ -115,8 +115,10 @@ def build(catalog: Catalog, order: dict[str, int], includes: list[Request],
                 queue.append(needed)
     ordered = sorted(lines.values(), key=lambda line: order[line.module])
     ids = [line.module for line in ordered]
-    for i, a in enumerate(ids):
-        for b in ids[i + 1:]:
+    involved = _exclusive(catalog)
+    pairs = [m for m in ids if m in involved]     # only these can exclude each other
+    for i, a in enumerate(pairs):
+        for b in pairs[i + 1:]:
             if b in catalog.modules[a].excludes or a in catalog.modules[b].excludes:
                 conflicts.append(_conflict("excludes", a, b, lines, excluded, catalog))
 
@@ -147,6 +149,22 @@ def build(catalog: Catalog, order: dict[str, int], includes: list[Request],
                     [_recommendation(r, catalog) for r in
                      sorted(recommendations.values(), key=lambda r: order[r["module"]])],
                     conflicts, totals, facts, warnings)
+
+
+_EXCLUSIVE: dict[int, tuple[Catalog, frozenset]] = {}
+
+
+def _exclusive(catalog: Catalog) -> frozenset:
+    """The modules that take part in some catalog `excludes` (either side), per catalog."""
+    known = _EXCLUSIVE.get(id(catalog))
+    if known is not None and known[0] is catalog:
+        return known[1]
+    involved = frozenset(m for module in catalog.modules.values() if module.excludes
+                         for m in (module.id, *module.excludes))
+    if len(_EXCLUSIVE) > 16:
+        _EXCLUSIVE.clear()
+    _EXCLUSIVE[id(catalog)] = (catalog, involved)
+    return involved
 
 
 def _rules_of(module: str, lines: dict[str, Line], excluded: dict[str, dict]) -> list[str]:
