@@ -168,6 +168,22 @@ def load(root: str) -> dict:
             "warnings": sum(p.severity == "warning" for p in problems), "rss_mb": rss_mb()}
 
 
+def yaml_read(root: str) -> dict:
+    """Parse every YAML file of a pack with the fast reader, then with ruamel.yaml's round-trip
+    reader alone (what content/yamlfile.py used before: the baseline)."""
+    from configurator.content import yamlfile
+
+    texts = [p.read_text(encoding="utf-8") for p in sorted(Path(root).rglob("*.yaml"))]
+    t0 = time.perf_counter()
+    fast = [yamlfile.parse_yaml(t) for t in texts]
+    t1 = time.perf_counter()
+    slow = [yamlfile._parse_ruamel(t) for t in texts]
+    t2 = time.perf_counter()
+    same = [yamlfile.plain(a) for a in fast] == [yamlfile.plain(b) for b in slow]
+    return {"files": len(texts), "lines": sum(t.count("\n") for t in texts),
+            "fast_s": t1 - t0, "ruamel_s": t2 - t1, "same": same}
+
+
 def memory(root: str, total: int, every: int) -> dict:
     """RSS after every `every` configurations, up to `total`; every evaluation deletes its
     durable state (an undeleted one would hold about 1.4 MB at 100 rules)."""
@@ -222,6 +238,8 @@ def main() -> None:
         result = load(args[0])
     elif kind == "profile":        # python bench/inprocess.py profile DIR [RUNS]
         result = profile(args[0], int(args[1]) if len(args) > 1 else 1000)
+    elif kind == "yaml":
+        result = yaml_read(args[0])
     elif kind == "memory":
         result = memory(args[0], int(args[1]), int(args[2]))
     else:

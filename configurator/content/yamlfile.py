@@ -298,7 +298,7 @@ def _build(node: Any, memo: dict) -> Any:
         return known                   # an alias: the same object, as ruamel gives
     cls = node.__class__
     if cls is ScalarNode:
-        return _scalar(node)
+        return _value(node)
     mark = node.start_mark
     if cls is MappingNode:
         if node.tag != _MAP:
@@ -310,10 +310,13 @@ def _build(node: Any, memo: dict) -> Any:
         for key_node, value_node in node.value:
             if key_node.__class__ is not ScalarNode:
                 raise _NotFast         # a complex key
-            key = _scalar(key_node)
+            key = _value(key_node)
             if key in out or key == "<<" and key_node.tag == _PLAIN:
                 raise _NotFast         # a duplicate key (ruamel's error) or a merge key
-            out[key] = _build(value_node, memo)
+            if value_node.__class__ is ScalarNode:
+                out[key] = _value(value_node)
+            else:
+                out[key] = _build(value_node, memo)
             km, vm = key_node.start_mark, value_node.start_mark
             data[key] = (km.line, km.column, vm.line, vm.column)
         return out
@@ -324,6 +327,15 @@ def _build(node: Any, memo: dict) -> Any:
     memo[id(node)] = seq
     items = seq.lc.data
     for index, child in enumerate(node.value):
-        seq.append(_build(child, memo))
-        items[index] = (child.start_mark.line, child.start_mark.column)
+        seq.append(_value(child) if child.__class__ is ScalarNode else _build(child, memo))
+        cm = child.start_mark
+        items[index] = (cm.line, cm.column)
     return seq
+
+
+def _value(node: Any) -> Any:
+    """A scalar's value; the common case (text that no YAML 1.2 type claims) first."""
+    value = node.value
+    if node.tag == _PLAIN and value[:1] not in _BY_FIRST:
+        return value
+    return _scalar(node)
