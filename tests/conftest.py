@@ -88,8 +88,18 @@ def app(database_url: str, content: Content) -> Iterator[Any]:
 
 
 @pytest.fixture
-def client(app: Any) -> Any:
-    return app.test_client()
+def api_key(app: Any) -> str:
+    """A valid API key with every scope, for `Authorization: Bearer <key>`.
+    (Placeholder until API keys land: the API does not ask for one yet.)"""
+    return "placeholder"
+
+
+@pytest.fixture
+def client(app: Any, api_key: str) -> Any:
+    """The app's test client, sending `api_key` with every request (web pages ignore it)."""
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {api_key}"
+    return client
 
 
 @pytest.fixture
