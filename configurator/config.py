@@ -8,6 +8,8 @@ read. Environment variables:
 | `DATABASE_URL` | the database | SQLite file `<repo>/var/configurator.db` |
 | `CONFIGURATOR_CONTENT` | the content pack directory | the repository's demo pack |
 | `SECRET_KEY` | Flask's signing key | generated once into `<repo>/var/secret_key` |
+| `CONFIGURATOR_RATE_LIMIT` | requests per API key, e.g. `1200/minute` (a key's own limit wins) | `1200/minute` |
+| `CONFIGURATOR_RATELIMIT_STORAGE` | where rate counts live: `memory://` (per worker) or `redis://host:6379` | `memory://` |
 | `CONFIGURATOR_CONTENT_WATCH` | seconds between looks for changed content files; 0 turns it off | 1 |
 """
 from __future__ import annotations
@@ -33,6 +35,12 @@ DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": None,
     # Request bodies above this size get 413.
     "MAX_CONTENT_LENGTH": 1024 * 1024,
+    # API keys: requests per key (a key's own rate_limit overrides it), where the counts live
+    # (memory:// counts per worker process; redis://host:port shares them), and how long a
+    # worker trusts a verified key before asking the database again (revocation delay).
+    "API_RATE_LIMIT": "1200/minute",
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "API_KEY_CACHE_SECONDS": 5.0,
     # Seconds a client should wait before retrying a 503.
     "RETRY_AFTER": 30,
     # flask-smorest / OpenAPI
@@ -57,6 +65,10 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         out["CONFIGURATOR_CONTENT"] = environ["CONFIGURATOR_CONTENT"]
     if environ.get("SECRET_KEY"):
         out["SECRET_KEY"] = environ["SECRET_KEY"]
+    if environ.get("CONFIGURATOR_RATE_LIMIT"):
+        out["API_RATE_LIMIT"] = environ["CONFIGURATOR_RATE_LIMIT"]
+    if environ.get("CONFIGURATOR_RATELIMIT_STORAGE"):
+        out["RATELIMIT_STORAGE_URI"] = environ["CONFIGURATOR_RATELIMIT_STORAGE"]
     if environ.get("CONFIGURATOR_CONTENT_WATCH"):
         out["CONTENT_WATCH_SECONDS"] = float(environ["CONFIGURATOR_CONTENT_WATCH"])
     return out

@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
+from configurator.accounts import apikeys
+from configurator.accounts.roles import SCOPES
 from configurator.app import create_app
 from configurator.config import normalise_database_url
 from configurator.content.yamlfile import plain, read_yaml
@@ -87,19 +89,31 @@ def app(database_url: str, content: Content) -> Iterator[Any]:
     app.extensions["configurator.db"].dispose()
 
 
+def make_api_key(app: Any, scopes: tuple[str, ...] = SCOPES, **options: Any) -> str:
+    """A new API key in `app`'s database (every scope unless told)."""
+    with app.extensions["configurator.db"].sessions() as session:
+        _, key = apikeys.create(session, "tests", scopes, **options)
+        session.commit()
+    return key
+
+
+def keyed_client(app: Any, key: str | None = None) -> Any:
+    """A test client sending `key` (a new all-scopes key unless given) with every request."""
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {key or make_api_key(app)}"
+    return client
+
+
 @pytest.fixture
 def api_key(app: Any) -> str:
-    """A valid API key with every scope, for `Authorization: Bearer <key>`.
-    (Placeholder until API keys land: the API does not ask for one yet.)"""
-    return "placeholder"
+    """A valid API key with every scope, for `Authorization: Bearer <key>`."""
+    return make_api_key(app)
 
 
 @pytest.fixture
 def client(app: Any, api_key: str) -> Any:
     """The app's test client, sending `api_key` with every request (web pages ignore it)."""
-    client = app.test_client()
-    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {api_key}"
-    return client
+    return keyed_client(app, api_key)
 
 
 @pytest.fixture

@@ -15,11 +15,11 @@ from click.testing import CliRunner
 from flask_smorest import Blueprint
 from werkzeug.serving import make_server
 
-from configurator.api import errors
+from configurator.api import auth, errors
 from configurator.app import create_app
 from configurator.services import Content, configure
 
-from conftest import REPO, unique
+from conftest import REPO, keyed_client, unique
 
 PROBLEM = "application/problem+json"
 
@@ -393,7 +393,8 @@ def test_bad_pagination_arguments_are_named(client):
     assert set(body["errors"]) == {"page_size", "page"}
 
 
-def test_unexpected_errors_are_a_generic_500_and_logged(app, caplog):
+def test_unexpected_errors_are_a_generic_500_and_logged(app, client, caplog, monkeypatch):
+    monkeypatch.setitem(auth.OPERATION_SCOPES, ("broken.fail", "GET"), "configure")
     broken = Blueprint("broken", __name__, url_prefix="/api/v1/broken")
     errors.attach(broken)
 
@@ -402,7 +403,7 @@ def test_unexpected_errors_are_a_generic_500_and_logged(app, caplog):
         raise RuntimeError("secret internals /etc/passwd")
 
     app.register_blueprint(broken)
-    response = app.test_client().get("/api/v1/broken")
+    response = client.get("/api/v1/broken")
     body = assert_problem(response, 500)
     assert "secret" not in response.get_data(as_text=True)
     assert body["instance"].startswith("urn:uuid:")
@@ -427,7 +428,7 @@ def broken_app(tmp_path, database_url):
 
 def test_a_broken_pack_at_startup_is_reported_and_configuring_answers_503(broken_app,
                                                                           example_profiles):
-    client = broken_app.test_client()
+    client = keyed_client(broken_app)
     status = client.get("/api/v1/content").get_json()
     assert status["ok"] is False and status["version"] is None
     assert any(p["file"].startswith("catalog/") and p["line"] for p in status["problems"])
@@ -446,8 +447,10 @@ def test_a_broken_pack_at_startup_is_reported_and_configuring_answers_503(broken
 # --- a real server ----------------------------------------------------------------------------
 
 @pytest.fixture
-def server(app):
-    """The app behind Werkzeug's threaded HTTP server on a free 127.0.0.1 port."""
+def server(app, api_key):
+    """The app behind Werkzeug's threaded HTTP server on a free 127.0.0.1 port; requests through
+    `_post` and `_get` send `api_key`."""
+    _KEY["key"] = api_key
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -457,9 +460,13 @@ def server(app):
     thread.join(10)
 
 
-def _post(url: str, body: dict) -> tuple[int, dict]:
+_KEY: dict[str, str] = {}
+
+
+def _post(url: str, body: dict, key: str | None = None) -> tuple[int, dict]:
     request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+                                     headers={"Content-Type": "application/json",
+                                              "Authorization": f"Bearer {key or _KEY['key']}"})
     try:
         with urllib.request.urlopen(request, timeout=120) as response:
             return response.status, json.loads(response.read())
@@ -497,8 +504,10 @@ def test_fifty_concurrent_configurations_each_equal_their_profile_alone(server, 
     assert len(customers) == 10
     assert all(body["customer"]["id"] == customers[body["customer"]["name"]]
                for _, body in results)
-    with urllib.request.urlopen(f"{server}/api/v1/configurations?customer={token.replace(' ', '+')}"
-                                "&page_size=100", timeout=30) as response:
+    listing = urllib.request.Request(
+        f"{server}/api/v1/configurations?customer={token.replace(' ', '+')}&page_size=100",
+        headers={"Authorization": f"Bearer {_KEY['key']}"})
+    with urllib.request.urlopen(listing, timeout=30) as response:
         assert json.loads(response.read())["total"] == 50
 
 
@@ -517,6 +526,8 @@ def test_an_unreachable_database_is_503(content, example_profiles):
                       "DATABASE_URL": "postgresql://nobody:pw@127.0.0.1:1/none"}, content=content)
     try:
         client = app.test_client()
+        # a well-formed key: checking it needs the database, which is down
+        client.environ_base["HTTP_AUTHORIZATION"] = "Bearer cfg_0123abcd_" + "x" * 43
         response = client.post("/api/v1/configurations",
                                json={"profile": profile_of(example_profiles, unique("Down"))})
         body = assert_problem(response, 503)
@@ -592,7 +603,13 @@ def test_serve_migrates_and_runs_gunicorn(tmp_path, example_profiles):
                 pass
             assert process.poll() is None and time.monotonic() < deadline, "server did not start"
             time.sleep(0.3)
-        status, body = _post(f"{base}/configurations", {"profile": example_profiles[0]["profile"]})
+        created = subprocess.run(
+            [sys.executable, "-c", "from configurator.cli import main; main(['apikey', 'create', "
+             "'--name', 'served', '--scope', 'configure'])"],
+            env=env, cwd=tmp_path, capture_output=True, text=True, check=True)
+        key = created.stdout.strip()
+        status, body = _post(f"{base}/configurations",
+                             {"profile": example_profiles[0]["profile"]}, key)
         assert status == 201 and body["revision"] == 1
     finally:
         process.send_signal(signal.SIGTERM)

@@ -1,9 +1,12 @@
-"""`configurator user ...`: the people who sign in to the web forms.
+"""`configurator user ...`: the people who sign in to the web forms;
+`configurator apikey ...`: the keys programs use for the REST API.
 
-`register(cli)` adds the group to the main command; DATABASE_URL selects the database.
+`register(cli)` adds the groups to the main command; DATABASE_URL selects the database.
 """
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import secrets
 import sys
@@ -16,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from ..config import VAR_DIR, load_config
 from ..store.db import make_engine
-from . import services
-from .roles import ROLES
+from . import apikeys, services
+from .roles import ROLES, SCOPES
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_NAME = "Demo Admin"
@@ -26,6 +29,7 @@ DEMO_ROLE = "admin"
 
 def register(cli: click.Group) -> None:
     cli.add_command(user)
+    cli.add_command(apikey)
 
 
 @contextmanager
@@ -183,3 +187,111 @@ def demo_password(path: Path = VAR_DIR / "demo-password") -> str:
     finally:
         tmp.unlink()
     return path.read_text().strip()
+
+
+# --- API keys --------------------------------------------------------------------------------
+
+@click.group()
+def apikey() -> None:
+    """API keys for programs (sales tools): create, list, revoke, rotate.
+
+    A key is shown once, when it is made; only its SHA-256 is stored. Programs send it as
+    `Authorization: Bearer <key>`. Scopes: configure, proposals, approve, catalog:read,
+    content:admin.
+    """
+
+
+def _key_failure(exc: Exception) -> click.ClickException:
+    if isinstance(exc, apikeys.ApiKeyInvalid):
+        return click.ClickException("; ".join(f"{field}: {' '.join(messages)}"
+                                              for field, messages in exc.errors.items()))
+    return click.ClickException(str(exc))
+
+
+def _show_new_key(info: apikeys.KeyInfo, key: str) -> None:
+    click.echo(f"created key {info.prefix} '{info.name}' with scopes "
+               f"{' '.join(sorted(info.scopes))}"
+               + (f", rate limit {info.rate_limit}" if info.rate_limit else ""), err=True)
+    click.echo("the key (shown only now; keep it secret):", err=True)
+    click.echo(key)
+
+
+@apikey.command("create")
+@click.option("--name", required=True, help="Who uses the key, e.g. crm-sync.")
+@click.option("--scope", "scopes", multiple=True, required=True, type=click.Choice(SCOPES),
+              help="A scope the key has; repeat for several.")
+@click.option("--rate-limit", default=None,
+              help="Requests per period for this key, e.g. 6000/minute (default: the "
+                   "service's API_RATE_LIMIT).")
+@click.option("--created-by", default=None, help="Recorded with the key (default: $USER).")
+def apikey_create(name: str, scopes: tuple[str, ...], rate_limit: str | None,
+                  created_by: str | None) -> None:
+    """Create a key; the key alone goes to standard output, so
+    `KEY=$(configurator apikey create ...)` works."""
+    _migrate()
+    with _session() as session:
+        try:
+            info, key = apikeys.create(session, name, scopes, rate_limit=rate_limit,
+                                       created_by=created_by or os.environ.get("USER"))
+        except apikeys.ApiKeyInvalid as exc:
+            raise _key_failure(exc) from None
+        session.commit()
+    _show_new_key(info, key)
+
+
+@apikey.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Also revoked and expired keys.")
+@click.option("--json", "as_json", is_flag=True, help="As JSON.")
+def apikey_list(show_all: bool, as_json: bool) -> None:
+    """List keys: prefix, status, scopes, rate limit, name, created (never the key)."""
+    _migrate()
+    with _session() as session:
+        keys = apikeys.list_keys(session, include_inactive=show_all)
+    if as_json:
+        click.echo(json.dumps([key.as_dict() for key in keys], indent=2))
+        return
+    if not keys:
+        click.echo("no API keys; create one with `configurator apikey create --name NAME "
+                   "--scope configure`")
+    for key in keys:
+        status = key.status()
+        if status == "expiring" and key.expires_at:
+            status = f"expires {key.expires_at:%Y-%m-%d %H:%M} UTC"
+        click.echo(f"{key.prefix}  {status:<8}  {' '.join(sorted(key.scopes)):<40}  "
+                   f"{key.rate_limit or 'default':<12}  {key.name}  "
+                   f"(created {key.created_at:%Y-%m-%d %H:%M} UTC"
+                   + (f" by {key.created_by})" if key.created_by else ")"))
+
+
+@apikey.command("revoke")
+@click.argument("prefix")
+def apikey_revoke(prefix: str) -> None:
+    """Revoke the key with PREFIX (the 8 hex digits after `cfg_`) at once."""
+    _migrate()
+    with _session() as session:
+        try:
+            info = apikeys.revoke(session, prefix)
+        except (apikeys.ApiKeyNotFound, apikeys.ApiKeyInvalid) as exc:
+            raise _key_failure(exc) from None
+        session.commit()
+    click.echo(f"revoked key {info.prefix} '{info.name}'; running servers refuse it within "
+               "API_KEY_CACHE_SECONDS (default 5 s)")
+
+
+@apikey.command("rotate")
+@click.argument("prefix")
+@click.option("--grace", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seconds the old key keeps working, so the program can switch over.")
+def apikey_rotate(prefix: str, grace: int) -> None:
+    """Replace the key with PREFIX by a new one with the same name, scopes and rate limit."""
+    _migrate()
+    with _session() as session:
+        try:
+            info, key, old = apikeys.rotate(session, prefix, grace=dt.timedelta(seconds=grace),
+                                            created_by=os.environ.get("USER"))
+        except (apikeys.ApiKeyNotFound, apikeys.ApiKeyInvalid) as exc:
+            raise _key_failure(exc) from None
+        session.commit()
+    when = (f"until {old.expires_at:%Y-%m-%d %H:%M:%S} UTC" if grace else "no longer")
+    click.echo(f"old key {old.prefix} works {when}", err=True)
+    _show_new_key(info, key)

@@ -1,24 +1,40 @@
-"""Roles and what each may do in the web forms.
+"""Roles (people in the web forms), scopes (API keys of programs), and what each may do.
 
-| role | may |
+Both guard the same resources: a role is a set of scopes, so a solution lead may do in the web
+forms what a key with `configure`, `proposals` and `catalog:read` may do through the API.
+
+| scope | resources |
 |---|---|
-| solution-lead | customers and their profiles, configure, adjust, proposals |
-| product-manager | the content page: version, check status, rules, try a profile |
-| admin | everything, and the users page |
+| configure | configurations, revisions, explanations (read and write) |
+| proposals | proposals and their PDFs, reading approvals |
+| approve | recording an approval of a revision |
+| catalog:read | the catalog and the profile schema |
+| content:admin | the content pack's status and reloading it |
+
+| role | scopes | web pages |
+|---|---|---|
+| solution-lead | configure, proposals, catalog:read | customers, profiles, configurations, proposals |
+| product-manager | catalog:read, content:admin | the content page |
+| admin | every scope | everything, and the users page |
 """
 from __future__ import annotations
+
+SCOPES = ("configure", "proposals", "approve", "catalog:read", "content:admin")
 
 ROLES = ("solution-lead", "product-manager", "admin")
 ROLE_LABELS = {"solution-lead": "Solution lead", "product-manager": "Product manager",
                "admin": "Administrator"}
-
-# permission -> the roles that have it
-PERMISSIONS: dict[str, frozenset[str]] = {
-    "customers": frozenset({"solution-lead", "admin"}),
-    "content": frozenset({"product-manager", "admin"}),
-    "users": frozenset({"admin"}),
+ROLE_SCOPES: dict[str, frozenset[str]] = {
+    "solution-lead": frozenset({"configure", "proposals", "catalog:read"}),
+    "product-manager": frozenset({"catalog:read", "content:admin"}),
+    "admin": frozenset(SCOPES),
 }
+
+# web permission -> the scope it needs ("users" is the admin's alone)
+PERMISSION_SCOPES: dict[str, str] = {"customers": "configure", "content": "content:admin"}
 
 
 def allowed(role: str, permission: str) -> bool:
-    return role in PERMISSIONS[permission]
+    if permission == "users":
+        return role == "admin"
+    return PERMISSION_SCOPES[permission] in ROLE_SCOPES.get(role, frozenset())

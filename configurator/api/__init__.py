@@ -12,12 +12,17 @@ import flask
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
-from . import catalog, configurations, errors, proposals, service
+from . import auth, catalog, configurations, errors, proposals, service
 from .schemas import ConfigurationDocumentSchema, Document, ProblemSchema
 
 DESCRIPTION = """\
 Configure a customer's business profile into a differentiated solution, and keep every revision.
 
+* **Authentication**: every operation but `/health` and these documents needs an API key,
+  `Authorization: Bearer cfg_...` (`configurator apikey create --name NAME --scope SCOPE`).
+  Each operation names the scope it needs (`configure`, `proposals`, `approve`, `catalog:read`,
+  `content:admin`). No key or a bad key: 401; a key without the scope: 403; over the key's
+  rate limit: 429 with `Retry-After`.
 * **Errors** are `application/problem+json` (RFC 9457): `{type, title, status, detail, errors?}`;
   `errors` maps each bad field's path (`profile.scores.loyalty`, `adjustments.0.module`, `body`)
   to its messages.
@@ -51,7 +56,9 @@ class ConfiguratorApi(Api):
 
 
 def init_app(app: flask.Flask) -> ConfiguratorApi:
-    api = ConfiguratorApi(app, spec_kwargs={"info": {"description": DESCRIPTION}})
+    api = ConfiguratorApi(app, spec_kwargs={"info": {"description": DESCRIPTION},
+                                            "extra_plugins": [auth.ScopesPlugin()]})
+    auth.init_app(app)
     api.ma_plugin.converter.add_attribute_function(_document_reference)
     for blueprint in (configurations.blp, catalog.blp, service.blp, proposals.blp):
         api.register_blueprint(blueprint)

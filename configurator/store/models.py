@@ -216,3 +216,27 @@ class Proposal(Base):
     pdf: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str | None] = mapped_column(String(200))
+
+
+# --- API keys for sales tools (configurator.accounts.apikeys, configurator.api.auth) ------------
+
+class ApiKey(Base):
+    """A key a program sends as `Authorization: Bearer cfg_<prefix>_<secret>`. Only the SHA-256
+    of the whole key is stored; `prefix` is public and finds the row. `scopes` is a
+    space-separated subset of configurator.accounts.roles.SCOPES. A key stops working when
+    `revoked_at` or `expires_at` has passed (rotation sets the old key's `expires_at`)."""
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    scopes: Mapped[str] = mapped_column(String(200))
+    # Requests per period for this key, e.g. "600/minute"; None uses API_RATE_LIMIT.
+    rate_limit: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    expires_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+    # The key this one replaced by rotation, if any.
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))

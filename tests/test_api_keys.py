@@ -1,0 +1,286 @@
+"""API keys: every operation needs one (but health and the API documents), scopes decide what a
+key may do, keys are stored hashed, revoked and rotated with the CLI, and rate-limited per key."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import secrets
+
+import click
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select, text
+
+from configurator.accounts import apikeys
+from configurator.accounts.commands import register as register_accounts
+from configurator.accounts.roles import ROLE_SCOPES, SCOPES, allowed
+from configurator.api import auth
+from configurator.app import create_app
+from configurator.store.models import ApiKey
+
+from conftest import keyed_client, make_api_key, unique
+
+PROBLEM = "application/problem+json"
+# Values for the URL variables of every API route; the resources need not exist: a request the
+# key may make gets past the key check (200, 404, 422, ...), one it may not gets 401 or 403.
+URL_VALUES = {"configuration_id": 1, "number": 1, "proposal_id": 1, "family_id": "x",
+              "module_id": "x"}
+
+
+def api_operations(app) -> list[tuple[str, str, str]]:
+    """(endpoint, method, url) of every operation under /api/."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/"):
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            url = rule.rule
+            for name in rule.arguments:
+                url = re.sub(rf"<(\w+:)?{name}>", str(URL_VALUES.get(name, "x")), url)
+            found.append((rule.endpoint, method, url))
+    return found
+
+
+def call(client, method: str, url: str):
+    body = {} if method in ("POST", "PUT", "PATCH") else None
+    return client.open(url, method=method, json=body)
+
+
+def assert_problem(response, status: int) -> dict:
+    assert response.status_code == status, (response.status_code, response.get_data(as_text=True))
+    assert response.mimetype == PROBLEM
+    return response.get_json(force=True)
+
+
+# --- which operations need which scope ----------------------------------------------------------
+
+def test_every_api_operation_is_public_or_has_a_declared_scope(app):
+    operations = api_operations(app)
+    undeclared = [(endpoint, method) for endpoint, method, _ in operations
+                  if endpoint not in auth.PUBLIC_ENDPOINTS
+                  and (endpoint, method) not in auth.OPERATION_SCOPES]
+    assert undeclared == []
+    routed = {(endpoint, method) for endpoint, method, _ in operations}
+    assert set(auth.OPERATION_SCOPES) <= routed, "the table names an operation that is gone"
+    assert set(auth.OPERATION_SCOPES.values()) == set(SCOPES)
+
+
+def test_health_and_the_api_documents_need_no_key(app):
+    anonymous = app.test_client()
+    assert anonymous.get("/api/v1/health").status_code in (200, 503)
+    assert anonymous.get("/api/v1/openapi.json").status_code == 200
+    assert anonymous.get("/api/v1/docs").status_code == 200
+
+
+def test_without_a_key_every_other_operation_is_401_with_a_bearer_challenge(app):
+    anonymous = app.test_client()
+    checked = 0
+    for endpoint, method, url in api_operations(app):
+        if endpoint in auth.PUBLIC_ENDPOINTS:
+            continue
+        response = call(anonymous, method, url)
+        body = assert_problem(response, 401)
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+        assert "Authorization: Bearer" in body["detail"]
+        checked += 1
+    assert checked == len(auth.OPERATION_SCOPES)
+
+
+@pytest.mark.parametrize("header", [
+    "Bearer cfg_0123abcd_" + "A" * 43,          # well formed, unknown
+    "Bearer not-a-key",                         # malformed
+    "Basic dXNlcjpwYXNz",                      # another scheme
+    "Bearer ",                                  # empty
+])
+def test_a_bad_key_is_401(app, header):
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = header
+    assert_problem(client.get("/api/v1/catalog/families"), 401)
+
+
+def test_a_key_whose_secret_is_wrong_is_401(app):
+    key = make_api_key(app)
+    forged = key[:-1] + ("A" if key[-1] != "A" else "B")
+    assert_problem(keyed_client(app, forged).get("/api/v1/catalog/families"), 401)
+    assert keyed_client(app, key).get("/api/v1/catalog/families").status_code == 200
+
+
+@pytest.mark.parametrize("scope", SCOPES)
+def test_a_key_may_do_exactly_what_its_scope_allows(app, scope):
+    client = keyed_client(app, make_api_key(app, (scope,)))
+    for endpoint, method, url in api_operations(app):
+        needed = auth.required_scope(endpoint, method)
+        response = call(client, method, url)
+        if needed is None or needed == scope:
+            assert response.status_code not in (401, 403), (endpoint, method,
+                                                              response.get_json())
+        else:
+            body = assert_problem(response, 403)
+            assert body["required_scope"] == needed
+            assert repr(needed) in body["detail"] and scope in body["detail"]
+
+
+def test_a_configure_key_configures_and_cannot_reload_content(app, example_profiles):
+    client = keyed_client(app, make_api_key(app, ("configure",)))
+    profile = {**example_profiles[0]["profile"], "name": unique("Scoped")}
+    assert client.post("/api/v1/configurations", json={"profile": profile}).status_code == 201
+    assert_problem(client.post("/api/v1/content/reload"), 403)
+
+
+# --- storage, revocation, rotation --------------------------------------------------------------
+
+def test_keys_are_stored_as_a_hash_only(app, db_session):
+    info, key = apikeys.create(db_session, "crm-sync", ["configure"])
+    assert re.fullmatch(r"cfg_[0-9a-f]{8}_[A-Za-z0-9_-]{43}", key)
+    row = db_session.scalar(select(ApiKey).where(ApiKey.prefix == info.prefix))
+    assert row.secret_sha256 == apikeys.digest(key)
+    stored = db_session.execute(text("SELECT * FROM api_keys WHERE prefix = :p"),
+                                {"p": info.prefix}).one()
+    assert all(key.split("_")[2] not in str(value) for value in stored)
+
+
+def test_a_revoked_key_stops_working(content, database_url):
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "t",
+                      "CONTENT_TRIAL": False, "API_KEY_CACHE_SECONDS": 0}, content=content)
+    try:
+        key = make_api_key(app)
+        client = keyed_client(app, key)
+        assert client.get("/api/v1/catalog/families").status_code == 200
+        with app.extensions["configurator.db"].sessions() as session:
+            apikeys.revoke(session, key.split("_")[1])
+            session.commit()
+        assert_problem(client.get("/api/v1/catalog/families"), 401)
+    finally:
+        app.extensions["configurator.db"].dispose()
+
+
+def test_rotation_gives_a_new_key_and_ends_the_old_after_the_grace(db_session):
+    info, old_key = apikeys.create(db_session, "erp", ["configure", "proposals"],
+                                   rate_limit="100/minute")
+    new, new_key, old = apikeys.rotate(db_session, info.prefix, grace=dt.timedelta(hours=1))
+    assert new_key != old_key and new.prefix != info.prefix
+    assert (new.name, new.scopes, new.rate_limit) == ("erp", info.scopes, "100/minute")
+    assert new.replaces_id == info.id
+    assert apikeys.authenticate(db_session, new_key) == new
+    assert apikeys.authenticate(db_session, old_key) is not None  # still in its grace
+    assert old.status() == "expiring"
+    later = old.expires_at + dt.timedelta(seconds=1)
+    assert not old.active(later) and new.active(later)
+    _, _, ended = apikeys.rotate(db_session, new.prefix)  # no grace: at once
+    assert not ended.active()
+    assert apikeys.authenticate(db_session, new_key) is None
+    with pytest.raises(apikeys.ApiKeyInvalid, match="only an active key can be rotated"):
+        apikeys.rotate(db_session, new.prefix)
+
+
+@pytest.mark.parametrize("name, scopes, rate, field", [
+    ("", ["configure"], None, "name"),
+    ("x", [], None, "scopes"),
+    ("x", ["root"], None, "scopes"),
+    ("x", ["configure"], "lots", "rate_limit"),
+])
+def test_invalid_keys_are_refused_naming_the_field(db_session, name, scopes, rate, field):
+    with pytest.raises(apikeys.ApiKeyInvalid) as caught:
+        apikeys.create(db_session, name, scopes, rate_limit=rate)
+    assert list(caught.value.errors) == [field]
+
+
+@pytest.fixture
+def key_cli(database_url, monkeypatch):
+    @click.group()
+    def cli():
+        pass
+
+    register_accounts(cli)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    return cli
+
+
+def test_apikey_commands_create_list_rotate_revoke(key_cli, app):
+    runner = CliRunner()
+    name = f"cli-{secrets.token_hex(3)}"
+    created = runner.invoke(key_cli, ["apikey", "create", "--name", name, "--scope", "configure",
+                                      "--scope", "catalog:read", "--rate-limit", "50/second"])
+    assert created.exit_code == 0, created.output
+    key = created.stdout.strip()
+    assert re.fullmatch(r"cfg_[0-9a-f]{8}_\S{43}", key), "stdout is the key alone"
+    prefix = key.split("_")[1]
+    assert keyed_client(app, key).get("/api/v1/catalog/families").status_code == 200
+
+    listed = json.loads(runner.invoke(key_cli, ["apikey", "list", "--json"]).stdout)
+    mine = next(k for k in listed if k["prefix"] == prefix)
+    assert mine["scopes"] == ["catalog:read", "configure"] and mine["status"] == "active"
+    assert mine["rate_limit"] == "50/second"
+    assert key.split("_")[2] not in runner.invoke(key_cli, ["apikey", "list", "--all"]).output
+
+    rotated = runner.invoke(key_cli, ["apikey", "rotate", prefix, "--grace", "600"])
+    assert rotated.exit_code == 0, rotated.output
+    new_key = rotated.stdout.strip()
+    assert new_key != key and "works until" in rotated.stderr
+    revoked = runner.invoke(key_cli, ["apikey", "revoke", new_key.split("_")[1]])
+    assert revoked.exit_code == 0 and "revoked" in revoked.output
+
+    unknown = runner.invoke(key_cli, ["apikey", "revoke", "ffffffff"])
+    assert unknown.exit_code == 1 and "no API key with prefix" in unknown.output
+    bad = runner.invoke(key_cli, ["apikey", "create", "--name", "x", "--scope", "root"])
+    assert bad.exit_code == 2 and "root" in bad.output
+
+
+# --- rate limits ----------------------------------------------------------------------------------
+
+def test_a_key_over_its_rate_gets_429_with_retry_after_and_others_are_unaffected(app):
+    slow = keyed_client(app, make_api_key(app, rate_limit="3/minute"))
+    assert [slow.get("/api/v1/catalog/families").status_code for _ in range(3)] == [200] * 3
+    response = slow.get("/api/v1/catalog/families")
+    body = assert_problem(response, 429)
+    assert 1 <= int(response.headers["Retry-After"]) <= 61
+    assert "3 per 1 minute" in body["detail"]
+    assert keyed_client(app).get("/api/v1/catalog/families").status_code == 200
+    assert app.test_client().get("/api/v1/health").status_code in (200, 503)
+
+
+def _redis_reachable() -> bool:
+    import redis
+    try:
+        return bool(redis.Redis(host="127.0.0.1", port=6379, socket_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.mark.skipif(not _redis_reachable(), reason="Redis is not reachable at 127.0.0.1:6379")
+def test_with_redis_the_rate_is_shared_by_every_worker(content, database_url):
+    """Two apps stand for two gunicorn workers: with redis:// storage they share one count."""
+    config = {"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "t",
+              "CONTENT_TRIAL": False, "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379"}
+    first = create_app(config, content=content)
+    second = create_app(config, content=content)
+    try:
+        key = make_api_key(first, rate_limit="4/minute")
+        statuses = [keyed_client(app, key).get("/api/v1/catalog/families").status_code
+                    for app in (first, second, first, second, first)]
+        assert statuses == [200, 200, 200, 200, 429]
+    finally:
+        first.extensions["configurator.db"].dispose()
+        second.extensions["configurator.db"].dispose()
+
+
+# --- the OpenAPI document and the web roles -------------------------------------------------------
+
+def test_the_openapi_document_says_which_scope_each_operation_needs(app):
+    spec = app.test_client().get("/api/v1/openapi.json").get_json()
+    assert spec["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
+    assert spec["paths"]["/api/v1/health"]["get"]["security"] == []
+    create = spec["paths"]["/api/v1/configurations"]["post"]
+    assert create["security"] == [{"apiKey": []}]
+    assert "`configure`" in create["description"]
+    assert {"401", "403", "429"} <= set(create["responses"])
+    reload = spec["paths"]["/api/v1/content/reload"]["post"]
+    assert "`content:admin`" in reload["description"]
+
+
+def test_web_roles_are_sets_of_the_same_scopes():
+    assert ROLE_SCOPES["admin"] == set(SCOPES)
+    assert allowed("solution-lead", "customers") and not allowed("solution-lead", "content")
+    assert allowed("product-manager", "content") and not allowed("product-manager", "customers")
+    assert allowed("admin", "users") and not allowed("solution-lead", "users")
