@@ -284,3 +284,21 @@ def test_web_roles_are_sets_of_the_same_scopes():
     assert allowed("solution-lead", "customers") and not allowed("solution-lead", "content")
     assert allowed("product-manager", "content") and not allowed("product-manager", "customers")
     assert allowed("admin", "users") and not allowed("solution-lead", "users")
+
+
+def test_apikey_ensure_demo_keeps_one_working_key(key_cli, app, tmp_path):
+    runner = CliRunner()
+    key_file = tmp_path / "var" / "demo-api-key"
+    first = runner.invoke(key_cli, ["apikey", "ensure-demo", "--key-file", str(key_file)])
+    assert first.exit_code == 0, first.output
+    key = key_file.read_text().strip()
+    assert "created" in first.output and key in first.output
+    assert key_file.stat().st_mode & 0o077 == 0
+    again = runner.invoke(key_cli, ["apikey", "ensure-demo", "--key-file", str(key_file)])
+    assert "kept" in again.output and key_file.read_text().strip() == key
+    assert keyed_client(app, key).get("/api/v1/content").status_code == 200
+    with app.extensions["configurator.db"].sessions() as session:  # revoked: a new one is made
+        apikeys.revoke(session, key.split("_")[1])
+        session.commit()
+    third = runner.invoke(key_cli, ["apikey", "ensure-demo", "--key-file", str(key_file)])
+    assert "created" in third.output and key_file.read_text().strip() != key

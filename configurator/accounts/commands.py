@@ -172,21 +172,29 @@ def ensure_demo(password_file: Path) -> None:
 
 def demo_password(path: Path = VAR_DIR / "demo-password") -> str:
     """The demo password, generated once into `path` (mode 0600)."""
-    folder = path.parent
     if path.exists():
         return path.read_text().strip()
+    _write_once(path, services.generate_password())
+    return path.read_text().strip()
+
+
+def _write_once(path: Path, secret: str, *, replace: bool = False) -> None:
+    """Write `secret` to `path` with mode 0600; unless `replace`, the first writer wins."""
+    folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".demo-password.{os.getpid()}.{secrets.token_hex(4)}"
+    tmp = folder / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as out:
-        out.write(services.generate_password())
+        out.write(secret)
     try:
-        os.link(tmp, path)  # the first writer wins
+        if replace:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)
     except FileExistsError:
         pass
     finally:
-        tmp.unlink()
-    return path.read_text().strip()
+        tmp.unlink(missing_ok=True)
 
 
 # --- API keys --------------------------------------------------------------------------------
@@ -295,3 +303,23 @@ def apikey_rotate(prefix: str, grace: int) -> None:
     when = (f"until {old.expires_at:%Y-%m-%d %H:%M:%S} UTC" if grace else "no longer")
     click.echo(f"old key {old.prefix} works {when}", err=True)
     _show_new_key(info, key)
+
+
+@apikey.command("ensure-demo")
+@click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path),
+              default=VAR_DIR / "demo-api-key", show_default=True,
+              help="Where the demo key is kept between runs.")
+def apikey_ensure_demo(key_file: Path) -> None:
+    """Make sure the demo API key (every scope) works, and print it. Run by bin/serve so the
+    README's curl examples work; not for production."""
+    _migrate()
+    with _session() as session:
+        kept = key_file.read_text().strip() if key_file.exists() else ""
+        if kept and apikeys.authenticate(session, kept):
+            key, done = kept, "kept"
+        else:
+            _, key = apikeys.create(session, "demo", SCOPES, created_by="bin/serve")
+            session.commit()
+            _write_once(key_file, key, replace=True)
+            done = "created"
+    click.echo(f"Demo API key ({done}, every scope, kept in {key_file}): {key}")
