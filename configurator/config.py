@@ -41,6 +41,9 @@ DEFAULTS: dict[str, Any] = {
     "API_RATE_LIMIT": "1200/minute",
     "RATELIMIT_STORAGE_URI": "memory://",
     "API_KEY_CACHE_SECONDS": 5.0,
+    # Invalid keys one client address may present before it gets 429 (guessing is pointless
+    # against 256-bit secrets; this keeps floods of bad keys off the database).
+    "API_AUTH_FAILURE_LIMIT": "30/minute",
     # Seconds a client should wait before retrying a 503.
     "RETRY_AFTER": 30,
     # flask-smorest / OpenAPI

@@ -37,7 +37,7 @@ def api_operations(app) -> list[tuple[str, str, str]]:
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             url = rule.rule
             for name in rule.arguments:
-                url = re.sub(rf"<(\w+:)?{name}>", str(URL_VALUES.get(name, "x")), url)
+                url = re.sub(rf"<([^<>:]+:)?{name}>", str(URL_VALUES.get(name, "x")), url)
             found.append((rule.endpoint, method, url))
     return found
 
@@ -302,3 +302,23 @@ def test_apikey_ensure_demo_keeps_one_working_key(key_cli, app, tmp_path):
         session.commit()
     third = runner.invoke(key_cli, ["apikey", "ensure-demo", "--key-file", str(key_file)])
     assert "created" in third.output and key_file.read_text().strip() != key
+
+
+def test_an_address_presenting_many_invalid_keys_gets_429_even_with_a_valid_one(content,
+                                                                                database_url):
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "t",
+                      "CONTENT_TRIAL": False, "API_AUTH_FAILURE_LIMIT": "5/minute"},
+                     content=content)
+    try:
+        guesser = app.test_client()
+        guesser.environ_base["HTTP_AUTHORIZATION"] = "Bearer cfg_0123abcd_" + "A" * 43
+        statuses = [guesser.get("/api/v1/catalog/families").status_code for _ in range(6)]
+        assert statuses == [401] * 5 + [429]
+        response = keyed_client(app).get("/api/v1/catalog/families")  # same address
+        assert_problem(response, 429)
+        assert int(response.headers["Retry-After"]) >= 1
+        other = keyed_client(app)
+        other.environ_base["REMOTE_ADDR"] = "10.0.0.2"
+        assert other.get("/api/v1/catalog/families").status_code == 200
+    finally:
+        app.extensions["configurator.db"].dispose()

@@ -6,7 +6,8 @@ operation needs; the OpenAPI document is annotated from it, and a test fails whe
 is in neither it nor `PUBLIC_ENDPOINTS`, so a new endpoint cannot be open by accident.
 
 Answers: 401 (no key, or not a valid active key) with `WWW-Authenticate: Bearer`, 403 (the key
-lacks the scope), 429 (over the key's rate, with `Retry-After`); all problem+json.
+lacks the scope), 429 (over the key's rate, or too many invalid keys from one address, with
+`Retry-After`); all problem+json.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import flask
 from apispec import BasePlugin
 from flask import g, request
 from flask_limiter import Limiter, RequestLimit
+from limits import parse as parse_rate_limit
 
 from ..accounts import apikeys
 from ..store import db
@@ -67,6 +69,9 @@ def init_app(app: flask.Flask) -> Limiter:
         storage_uri=app.config["RATELIMIT_STORAGE_URI"],
         headers_enabled=True, on_breach=_too_many_requests,
         in_memory_fallback_enabled=True, swallow_errors=True)
+    app.extensions["configurator.limiter"] = limiter
+    app.extensions["configurator.auth_failure_limit"] = parse_rate_limit(
+        app.config["API_AUTH_FAILURE_LIMIT"])
     return limiter
 
 
@@ -91,8 +96,11 @@ def _authenticate() -> flask.Response | None:
             401, "This operation needs an API key: send `Authorization: Bearer <key>` "
                  "(`configurator apikey create` makes one).",
             kind="unauthorized", headers={"WWW-Authenticate": CHALLENGE})
+    if _failures_exhausted():
+        return _too_many_failures()
     key = _verified(presented)
     if key is None:
+        _count_failure()
         return errors.problem(
             401, "The API key is not valid: it is unknown, revoked or expired.",
             kind="unauthorized", headers={"WWW-Authenticate": CHALLENGE + ', error="invalid_token"'})
@@ -137,6 +145,32 @@ def _verified(presented: str) -> apikeys.KeyInfo | None:
             cache.clear()
         cache[digest] = (key, now)
     return key
+
+
+def _failures_exhausted() -> bool:
+    app = flask.current_app
+    strategy = app.extensions["configurator.limiter"].limiter
+    return not strategy.test(app.extensions["configurator.auth_failure_limit"], "auth-failures",
+                             request.remote_addr or "?")
+
+
+def _count_failure() -> None:
+    app = flask.current_app
+    strategy = app.extensions["configurator.limiter"].limiter
+    strategy.hit(app.extensions["configurator.auth_failure_limit"], "auth-failures",
+                 request.remote_addr or "?")
+
+
+def _too_many_failures() -> flask.Response:
+    app = flask.current_app
+    limit = app.extensions["configurator.auth_failure_limit"]
+    strategy = app.extensions["configurator.limiter"].limiter
+    reset_at = strategy.get_window_stats(limit, "auth-failures", request.remote_addr or "?")[0]
+    retry_after = max(1, int(reset_at - time.time()) + 1)
+    return errors.problem(
+        429, f"Too many invalid API keys from this address (limit {limit}). "
+             f"Retry after {retry_after} s.",
+        kind="rate-limited", headers={"Retry-After": str(retry_after)})
 
 
 def _rate_key() -> str:
