@@ -19,6 +19,7 @@ from configurator.content.pack import load_pack
 from configurator.services import Content
 from configurator.store import db
 from configurator.store.configurations import get_revision
+from configurator.store.proposals import approval_status
 from configurator.web import changes
 from configurator.web.profile_form import build_form, parse_form
 
@@ -421,6 +422,43 @@ def test_configure_and_review_a_solution(client, app, hanseatic):
     with app.app_context():
         configuration_id = int(url.rsplit("/", 1)[1])
         assert get_revision(db.session(), configuration_id, 1)["created_by"] == email
+
+
+def test_an_admin_approves_in_the_review_page_and_a_solution_lead_cannot(client, app,
+                                                                         hanseatic):
+    sign_in(client, app)                                    # a solution lead configures
+    url = configure(client, create_customer(client, hanseatic))
+    configuration_id = int(url.rsplit("/", 1)[1])
+    with app.app_context():
+        roles = [a["role"] for a in get_revision(db.session(), configuration_id, 1)
+                 ["document"]["approvals"]]
+    assert roles, "the Hanseatic solution needs approvals"
+    page = text(client.get(url))
+    assert "Approve as" not in page and "An administrator records approvals here" in page
+    approve_url = f"/configurations/{configuration_id}/revisions/1/approve"
+    refused = client.post(approve_url, data={"csrf_token": token(client, url), "role": roles[0]})
+    assert refused.status_code == 403
+
+    client.post("/sign-out", data={"csrf_token": token(client, url)})
+    admin = sign_in(client, app, "admin")
+    page = text(client.get(url))
+    assert page.count("Approve as") == len(roles)
+    for role in roles:
+        response = client.post(approve_url, data={"csrf_token": token(client, url), "role": role,
+                                                  "note": "Checked margins"})
+        assert response.status_code == 302
+    again = client.post(approve_url, data={"csrf_token": token(client, url), "role": roles[0]},
+                        follow_redirects=True)
+    assert "approved revision 1 already" in text(again)
+    bogus = client.post(approve_url, data={"csrf_token": token(client, url), "role": "nobody"},
+                        follow_redirects=True)
+    assert "does not require approval by" in text(bogus)
+    page = text(client.get(url))
+    assert page.count(f"Approved by {admin}") == len(roles) and "Checked margins" in page
+    assert "Every required approval is recorded" in page
+    with app.app_context():
+        status = approval_status(db.session(), configuration_id, 1)
+    assert status["approved"] and {a["approved_by"] for a in status["approvals"]} == {admin}
 
 
 def test_each_change_makes_a_revision_recorded_with_who_made_it(client, app, hanseatic):

@@ -15,7 +15,7 @@ forms what a key with `configure`, `proposals` and `catalog:read` may do through
 |---|---|---|
 | solution-lead | configure, proposals, catalog:read | customers, profiles, configurations, proposals |
 | product-manager | catalog:read, content:admin | the content page |
-| admin | every scope | everything, and the users page |
+| admin | every scope | everything: approving revisions, and the users page |
 """
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
 }
 
 # web permission -> the scope it needs ("users" is the admin's alone)
-PERMISSION_SCOPES: dict[str, str] = {"customers": "configure", "content": "content:admin"}
+PERMISSION_SCOPES: dict[str, str] = {"customers": "configure", "content": "content:admin",
+                                     "approve": "approve"}
 
 
 def allowed(role: str, permission: str) -> bool:

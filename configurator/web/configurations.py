@@ -15,6 +15,7 @@ from ..content.profile import ProfileInvalid
 from ..engine.adjustments import ACTIONS, AdjustmentInvalid
 from ..store import customers as customer_store
 from ..store import db
+from ..store import proposals as proposal_store
 from ..store.configurations import add_revision, get_configuration, get_revision
 from ..store.history import lock_configuration, revision_history
 from . import changes
@@ -83,6 +84,8 @@ def _review(configuration_id: int, number: int | None = None,
                      for i, a in enumerate(shown["adjustments"])],
         proposals=_proposals_of(configuration_id, shown["number"]),
         rule_conditions=rule_conditions,
+        approval_status=proposal_store.approval_status(session, configuration_id,
+                                                       shown["number"]),
     ), status
 
 
@@ -200,6 +203,28 @@ def withdraw(configuration_id: int):
         flask.abort(400)
     done = "Withdrew: " + changes.describe_adjustment(withdrawn, _catalog())
     return _new_revision(configuration_id, adjustments, done)
+
+
+@bp.post("/configurations/<int:configuration_id>/revisions/<int:number>/approve")
+@require("approve")
+def approve(configuration_id: int, number: int):
+    """Record the signed-in user's approval of revision `number` for one required role."""
+    role = request.form.get("role", "")
+    note = (request.form.get("note") or "").strip()[:1000] or None
+    session = db.session()
+    try:
+        proposal_store.approve(session, configuration_id, number, role, current_user.signature,
+                               note)
+    except proposal_store.ApprovalInvalid as exc:
+        flash(" ".join(exc.errors.get("role", ["This approval is not needed."])), "error")
+    except proposal_store.AlreadyApproved as exc:
+        flash(str(exc), "error")
+    else:
+        session.commit()
+        flash(f"Approved revision {number} for {role.replace('_', ' ').replace('-', ' ')}.",
+              "success")
+    return redirect(url_for("web.configuration", configuration_id=configuration_id,
+                            revision=number))
 
 
 @bp.post("/configurations/<int:configuration_id>/reconfigure")
