@@ -20,7 +20,7 @@ def create_app(config: dict[str, Any] | None = None, *, content: Any = None) -> 
     otherwise the pack at CONFIGURATOR_CONTENT (or the demo pack) is loaded now. A broken pack
     does not stop the app: `GET /api/v1/content` reports the problems and configuring answers 503.
     """
-    from . import api, web
+    from . import api, security, web
     from .services import Content
     from .store import db, migrate
 
@@ -49,6 +49,7 @@ def create_app(config: dict[str, Any] | None = None, *, content: Any = None) -> 
     api.init_app(app)
     web.init_app(app)   # the web forms: sign-in, customers, configurations; `/` is theirs
     _add_front_door(app)
+    security.init_app(app)   # headers, cookies and safe logs on everything registered above
     return app
 
 

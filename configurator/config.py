@@ -11,6 +11,10 @@ read. Environment variables:
 | `CONFIGURATOR_RATE_LIMIT` | requests per API key, e.g. `1200/minute` (a key's own limit wins) | `1200/minute` |
 | `CONFIGURATOR_RATELIMIT_STORAGE` | where rate counts live: `memory://` (per worker) or `redis://host:6379` | `memory://` |
 | `CONFIGURATOR_CONTENT_WATCH` | seconds between looks for changed content files; 0 turns it off | 1 |
+| `CONFIGURATOR_COOKIE_SECURE` | session cookies marked `Secure`: `auto` (when the request came over HTTPS, also through a proxy's `X-Forwarded-Proto` that gunicorn trusts), `1` (always: set it in production behind a proxy), `0` (never) | `auto` |
+| `CONFIGURATOR_HSTS_SECONDS` | `Strict-Transport-Security` max-age on HTTPS responses; 0 sends none | 31536000 |
+| `CONFIGURATOR_FORCE_HTTPS` | `1` redirects plain-HTTP requests to HTTPS | `0` |
+| `CONFIGURATOR_RENDER_TIMEOUT` | seconds a proposal PDF may take before it is stopped; 0 renders in the request's own process without a limit | 60 |
 """
 from __future__ import annotations
 
@@ -44,6 +48,14 @@ DEFAULTS: dict[str, Any] = {
     # Invalid keys one client address may present before it gets 429 (guessing is pointless
     # against 256-bit secrets; this keeps floods of bad keys off the database).
     "API_AUTH_FAILURE_LIMIT": "30/minute",
+    # Session cookies: HttpOnly and SameSite=Lax always; Secure "auto" (when the request came over
+    # HTTPS), True (always) or False (never). See configurator/security.py.
+    "SESSION_COOKIE_SECURE": "auto",
+    # Strict-Transport-Security max-age sent on HTTPS responses (0: none); redirect HTTP to HTTPS.
+    "HSTS_SECONDS": 31536000,
+    "FORCE_HTTPS": False,
+    # A proposal PDF that takes longer is stopped and reported (seconds; 0: no limit, in-process).
+    "PROPOSAL_RENDER_TIMEOUT": 60.0,
     # Seconds a client should wait before retrying a 503.
     "RETRY_AFTER": 30,
     # flask-smorest / OpenAPI
@@ -74,6 +86,14 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         out["RATELIMIT_STORAGE_URI"] = environ["CONFIGURATOR_RATELIMIT_STORAGE"]
     if environ.get("CONFIGURATOR_CONTENT_WATCH"):
         out["CONTENT_WATCH_SECONDS"] = float(environ["CONFIGURATOR_CONTENT_WATCH"])
+    if environ.get("CONFIGURATOR_COOKIE_SECURE"):
+        out["SESSION_COOKIE_SECURE"] = cookie_secure(environ["CONFIGURATOR_COOKIE_SECURE"])
+    if environ.get("CONFIGURATOR_HSTS_SECONDS"):
+        out["HSTS_SECONDS"] = int(environ["CONFIGURATOR_HSTS_SECONDS"])
+    if environ.get("CONFIGURATOR_FORCE_HTTPS"):
+        out["FORCE_HTTPS"] = _flag(environ["CONFIGURATOR_FORCE_HTTPS"])
+    if environ.get("CONFIGURATOR_RENDER_TIMEOUT"):
+        out["PROPOSAL_RENDER_TIMEOUT"] = float(environ["CONFIGURATOR_RENDER_TIMEOUT"])
     return out
 
 
@@ -85,6 +105,24 @@ def load_config(overrides: Mapping[str, Any] | None = None,
     config.update(overrides or {})
     config["DATABASE_URL"] = normalise_database_url(config["DATABASE_URL"])
     return config
+
+
+def cookie_secure(value: str | bool) -> str | bool:
+    """`auto`, or a yes/no flag (`1`, `true`, `yes`, `on` / `0`, `false`, `no`, `off`)."""
+    if isinstance(value, bool):
+        return value
+    if value.strip().lower() == "auto":
+        return "auto"
+    return _flag(value)
+
+
+def _flag(value: str) -> bool:
+    text = value.strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"expected 1 or 0 (true/false, yes/no, on/off), not {value!r}")
 
 
 def normalise_database_url(url: str) -> str:

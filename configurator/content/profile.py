@@ -20,6 +20,13 @@ FIELD_KEYS = ("type", "required", "min", "max", "values", "items", "fields", "de
 # Generous bounds so that nothing a customer types can exhaust memory or the rules engine.
 DEFAULT_MAX_LENGTH = 2000
 DEFAULT_MAX_ITEMS = 200
+# What a declaration may raise them to, and how deep objects and lists may nest.
+MAX_LENGTH_LIMIT = 100_000
+MAX_ITEMS_LIMIT = 10_000
+MAX_DEPTH = 5
+# A profile's errors are reported up to this many, naming at most this many characters of a path.
+MAX_ERRORS = 100
+MAX_PATH = 200
 
 
 @dataclass
@@ -100,7 +107,7 @@ class ProfileSpec:
         try:
             loaded = self.schema().load(data)
         except ma.ValidationError as exc:
-            raise ProfileInvalid(_flatten(exc.messages)) from None
+            raise ProfileInvalid(_bounded(_flatten(exc.messages))) from None
         return _normalise(loaded)
 
     def schema(self) -> ma.Schema:
@@ -120,6 +127,20 @@ def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
                 out.update(_flatten(value, path))
     elif isinstance(messages, list):
         out[prefix or "_profile"] = [str(m) for m in messages]
+    return out
+
+
+def _bounded(errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    """At most MAX_ERRORS fields, their paths cut to MAX_PATH characters: an unknown field named
+    with a megabyte of text is not sent back whole, nor are a thousand unknown fields."""
+    out: dict[str, list[str]] = {}
+    for path, messages in errors.items():
+        if len(out) == MAX_ERRORS:
+            out.setdefault("_profile", []).append(
+                f"and {len(errors) - MAX_ERRORS} more fields with errors")
+            break
+        shown = path if len(path) <= MAX_PATH else path[:MAX_PATH] + "..."
+        out.setdefault(shown, []).extend(messages)
     return out
 
 
@@ -193,7 +214,7 @@ def parse_profile_spec(doc: Any, log: ProblemLog) -> ProfileSpec | None:
     unknown = [k for k in doc if k != "fields"]
     for key in unknown:
         log.error(line_of(doc, key), f"unknown key `{key}` in profile.yaml", "only `fields:` is allowed")
-    fields = _parse_fields(doc["fields"], log, "")
+    fields = _parse_fields(doc["fields"], log, "", 1)
     for required in ("name",):
         if required not in fields:
             log.error(line_of(doc, "fields"), f"profile.yaml does not declare `{required}`",
@@ -201,18 +222,22 @@ def parse_profile_spec(doc: Any, log: ProblemLog) -> ProfileSpec | None:
     return ProfileSpec(fields)
 
 
-def _parse_fields(node: Any, log: ProblemLog, prefix: str) -> dict[str, FieldSpec]:
+def _parse_fields(node: Any, log: ProblemLog, prefix: str, depth: int) -> dict[str, FieldSpec]:
     out = {}
     for name, decl in node.items():
-        spec = _parse_field(str(name), decl, log, line_of(node, name), prefix)
+        spec = _parse_field(str(name), decl, log, line_of(node, name), prefix, depth=depth)
         if spec is not None:
             out[str(name)] = spec
     return out
 
 
 def _parse_field(name: str, decl: Any, log: ProblemLog, line: int | None,
-                 prefix: str, is_item: bool = False) -> FieldSpec | None:
+                 prefix: str, is_item: bool = False, depth: int = 1) -> FieldSpec | None:
     path = f"{prefix}{name}"
+    if depth > MAX_DEPTH:
+        log.error(line, f"field `{path}` nests objects and lists {depth} levels deep; at most "
+                  f"{MAX_DEPTH} are allowed", "flatten the declaration: move the inner fields up")
+        return None
     if not is_item and not (name.replace("_", "").replace("-", "").isalnum() and name.isascii()):
         log.error(line, f"field name `{path}` may use only letters, digits, _ and -",
                   "rename the field")
@@ -249,8 +274,12 @@ def _parse_field(name: str, decl: Any, log: ProblemLog, line: int | None,
                 setattr(spec, key, value)
     for key in ("max_length", "max_items"):
         if key in decl:
+            limit = MAX_LENGTH_LIMIT if key == "max_length" else MAX_ITEMS_LIMIT
             if not isinstance(decl[key], int) or isinstance(decl[key], bool) or decl[key] < 1:
                 log.error(line_of(decl, key), f"`{key}` of field `{path}` must be a whole number >= 1")
+            elif decl[key] > limit:
+                log.error(line_of(decl, key), f"`{key}` of field `{path}` is {decl[key]}; at most "
+                          f"{limit} is allowed", f"write `{key}: {limit}` or less")
             else:
                 setattr(spec, key, int(decl[key]))
     if ftype == "enum":
@@ -274,7 +303,7 @@ def _parse_field(name: str, decl: Any, log: ProblemLog, line: int | None,
                       "write items: {type: string}")
             return None
         spec.items = _parse_field(f"{name}[]", items, log, line_of(decl, "items"), prefix,
-                                  is_item=True)
+                                  is_item=True, depth=depth + 1)
         if spec.items is None:
             return None
         if spec.items.type == "list":
@@ -285,7 +314,7 @@ def _parse_field(name: str, decl: Any, log: ProblemLog, line: int | None,
         if not isinstance(sub, dict) or not sub:
             log.error(line, f"object field `{path}` needs `fields:`", "declare its fields under fields:")
             return None
-        spec.fields = _parse_fields(sub, log, f"{path}.")
+        spec.fields = _parse_fields(sub, log, f"{path}.", depth + 1)
     if "default" in decl:
         spec.default = plain(decl["default"])
         try:

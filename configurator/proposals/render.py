@@ -9,6 +9,11 @@ pack's baseline profile (the standard offer); build the view model; render the J
 (autoescaped, sandboxed); turn the HTML into PDF with a fetcher that only reads the template
 folder. The PDF's dates and identifier come from the revision, so the same revision, content
 version, template and language give the same document.
+
+Time limit: inside the web app the PDF is made in a child process that is stopped after
+PROPOSAL_RENDER_TIMEOUT seconds (RenderTimeout, a RenderFailed); nothing is stored then and the
+configuration is untouched. Elsewhere (the CLI, tests) it renders in-process unless `timeout` is
+given.
 """
 from __future__ import annotations
 
@@ -21,11 +26,19 @@ from typing import Any
 from ..content.profile import ProfileInvalid
 from ..engine.pipeline import Pipeline
 from .analysis import baseline_profile, compare, load_baseline
-from .errors import TemplateBroken
+from .errors import RenderFailed, TemplateBroken
 from .templates import DEFAULT_LANGUAGE, DEFAULT_TEMPLATE, open_template
 from .view import ProposalInput, build_view
 
 log = logging.getLogger(__name__)
+
+
+class RenderTimeout(RenderFailed):
+    """The PDF took longer than the time limit and was stopped."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        super().__init__(f"rendering the PDF took longer than {seconds:g} s and was stopped")
 
 
 @dataclass(frozen=True)
@@ -41,24 +54,36 @@ class RenderedProposal:
 
 
 def render_proposal(pipeline: Pipeline, source: ProposalInput, template: str = DEFAULT_TEMPLATE,
-                    language: str = DEFAULT_LANGUAGE) -> bytes:
+                    language: str = DEFAULT_LANGUAGE, *, timeout: float | None = None) -> bytes:
     """The proposal PDF for one revision.
 
     Raises ProposalInvalid (no such template or language), TemplateBroken (a template file is
-    wrong) or RenderFailed (WeasyPrint failed).
+    wrong), RenderFailed (WeasyPrint failed) or RenderTimeout (it took longer than `timeout`
+    seconds; by default the app's PROPOSAL_RENDER_TIMEOUT inside the app, no limit outside).
     """
-    return render(pipeline, source, template, language).pdf
+    return render(pipeline, source, template, language, timeout=timeout).pdf
 
 
 def render(pipeline: Pipeline, source: ProposalInput, template: str = DEFAULT_TEMPLATE,
-           language: str = DEFAULT_LANGUAGE) -> RenderedProposal:
+           language: str = DEFAULT_LANGUAGE, *, timeout: float | None = None
+           ) -> RenderedProposal:
     """`render_proposal`, with the page count, the draft flag and the HTML."""
     html = render_html(pipeline, source, template, language)
     folder = pipeline.pack.proposals_dir / template
     from .pdf import html_to_pdf   # WeasyPrint loads only when a PDF is made
     rendered = html_to_pdf(html, folder, identifier=_identifier(source, pipeline, template,
-                                                                language))
+                                                                language),
+                           timeout=render_timeout() if timeout is None else timeout)
     return RenderedProposal(rendered.pdf, rendered.pages, source.draft, html)
+
+
+def render_timeout() -> float:
+    """The time limit of a render: the Flask app's PROPOSAL_RENDER_TIMEOUT when called inside
+    one (0: none), no limit elsewhere."""
+    import flask
+    if flask.has_app_context():
+        return float(flask.current_app.config.get("PROPOSAL_RENDER_TIMEOUT") or 0)
+    return 0.0
 
 
 def render_html(pipeline: Pipeline, source: ProposalInput, template: str = DEFAULT_TEMPLATE,

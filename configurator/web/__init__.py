@@ -14,14 +14,13 @@ the HTML error pages. Errors under /api/ keep their problem+json answers.
 from __future__ import annotations
 
 import logging
-import uuid
 
 import flask
 from flask import render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError
 
-from .. import accounts
+from .. import accounts, security
 from . import formatting
 
 log = logging.getLogger(__name__)
@@ -38,6 +37,14 @@ ERROR_TEXT = {
           "smaller file."),
     500: ("Something went wrong", "The server failed to handle the request. The problem was "
           "logged; try again, and tell an administrator if it persists."),
+    503: ("Temporarily unavailable", "The service cannot reach its database just now. Nothing "
+          "was changed; try again in a minute."),
+}
+# Pages for a database that cannot serve (no werkzeug exception has code 507).
+DATABASE_TEXT = {
+    503: ERROR_TEXT[503],
+    507: ("No space to store this", "The database has no space left. Nothing was changed; try "
+          "again later, and tell an administrator."),
 }
 
 
@@ -51,27 +58,52 @@ def init_app(app: flask.Flask) -> None:
     for code in ERROR_TEXT:
         app.register_error_handler(code, _error_page)
     app.register_error_handler(CSRFError, _csrf_error)
+    from ..api.errors import DATABASE_FAILURES
+    for failure in DATABASE_FAILURES:
+        app.register_error_handler(failure, _database_error)
 
 
 def _error_page(error: HTTPException):
     """An HTML page for the web; the API's problem+json for /api/."""
     from ..api import errors as api_errors
 
-    if api_errors.is_api_request():
-        return api_errors.http_problem(error)
     code = error.code or 500
-    title, text = ERROR_TEXT.get(code, (error.name, error.description))
     incident = None
-    if code == 500:
-        incident = uuid.uuid4().hex[:12]
-        original = getattr(error, "original_exception", None)
-        log.error("incident %s: unhandled error on %s %s", incident, request.method, request.path,
-                  exc_info=original)
+    if code == 500:   # one log line, no traceback; the page and the problem show its id
+        incident = security.log_incident(getattr(error, "original_exception", None))
+    if api_errors.is_api_request():
+        if incident is not None:
+            return api_errors.problem(500, "The server failed to handle the request; the "
+                                      "incident was logged.", instance=f"urn:uuid:{incident}")
+        return api_errors.http_problem(error)
+    title, text = ERROR_TEXT.get(code, (error.name, error.description))
     response = flask.make_response(render_template("web/error.html", code=code, title=title,
                                                    text=text, incident=incident), code)
     for key, value in error.get_headers():
         if key in ("Allow", "Retry-After"):
             response.headers[key] = value
+    return response
+
+
+def _database_error(error: Exception):
+    """The database is down, unreachable or full: a 503 (507) page with Retry-After, not a 500.
+    (Under /api/ the API's blueprints answer with problem+json before this is asked.)"""
+    from ..api import errors as api_errors
+
+    if api_errors.is_api_request():
+        return api_errors._database_unavailable(error)
+    found = api_errors.database_failure(error)
+    if found is None:   # not the database being unavailable: a bug, the 500 page
+        return _error_page(InternalServerError(original_exception=error))
+    code = found[0]
+    log.warning("database %s on %s %s: %s", found[1], request.method, request.path,
+                getattr(error, "orig", None) or error)
+    if "_login_user" not in flask.g:   # the page must not ask the database who is signed in
+        flask.g._login_user = flask.current_app.login_manager.anonymous_user()
+    title, text = DATABASE_TEXT[code]
+    response = flask.make_response(render_template("web/error.html", code=code, title=title,
+                                                   text=text, incident=None), code)
+    response.headers["Retry-After"] = str(flask.current_app.config["RETRY_AFTER"])
     return response
 
 

@@ -18,6 +18,7 @@ from ..accounts import require
 from ..accounts.services import names_by_email
 from ..proposals import (DEFAULT_LANGUAGE, DEFAULT_TEMPLATE, ProposalInvalid, RenderFailed,
                          TemplateBroken, available_templates, open_template)
+from ..proposals.render import RenderTimeout
 from ..store import db
 from ..store import proposals as store
 from ..store.configurations import get_configuration, get_revision
@@ -102,8 +103,13 @@ def generate_proposal(configuration_id: int, number: int):
         session.rollback()
         log.error("proposal of configuration %s revision %s failed: %s", configuration_id,
                   number, exc)
-        flash("The PDF could not be rendered; nothing was stored. Try again, and tell an "
-              "administrator if it fails again.", "error")
+        if isinstance(exc, RenderTimeout):
+            flash(f"The PDF took longer than {exc.seconds:g} seconds to render and was stopped; "
+                  "nothing was stored and the configuration is unchanged. Tell an administrator: "
+                  "the proposal template or the profile's texts may be too large.", "error")
+        else:
+            flash("The PDF could not be rendered; nothing was stored. Try again, and tell an "
+                  "administrator if it fails again.", "error")
         return redirect(here)
     session.commit()
     what = "generated" if new else "already generated with the same content and approvals"
