@@ -5,8 +5,14 @@ domain exceptions back (ProfileInvalid, AdjustmentInvalid, ContentError).
 """
 from __future__ import annotations
 
+import atexit
+import dataclasses
 import logging
+import os
+import shutil
+import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +26,96 @@ from .engine.pipeline import Pipeline
 from .engine.trial import trial_run
 
 log = logging.getLogger(__name__)
+
+# A request takes the served pipeline once and may wait (for the database's write lock) before it
+# runs it; a pipeline replaced by a reload is therefore freed only this long after it stopped
+# being served (longer than gunicorn's 60 s worker timeout), and at most this many are kept.
+RETIRED_GRACE_SECONDS = 120.0
+MAX_RETIRED = 8
+
+# Each served version is read from its own copy of its files (see own_copy).
+_snapshots: tuple[int, Path] | None = None      # (process id, folder)
+_snapshots_lock = threading.Lock()
+
+
+def _snapshot_folder() -> Path:
+    """This process's own folder for the files of the versions it serves: made by mkdtemp (mode
+    0700, so no other user can plant files in it), removed when the process exits."""
+    global _snapshots
+    with _snapshots_lock:
+        if _snapshots is None or _snapshots[0] != os.getpid() or not _snapshots[1].is_dir():
+            folder = Path(tempfile.mkdtemp(prefix="configurator-served-"))
+            _snapshots = (os.getpid(), folder)
+            atexit.register(_remove_snapshots, os.getpid(), folder)
+        return _snapshots[1]
+
+
+def _remove_snapshots(pid: int, folder: Path) -> None:
+    if os.getpid() == pid:          # not in a process forked from the one that made it
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def own_copy(pack: ContentPack) -> ContentPack:
+    """`pack`, re-rooted on a private copy of its files that never changes.
+
+    Proposal templates, messages and assets are read when a PDF is rendered; read from the
+    watched folder, a product manager's next edit (even one refused as broken) would reach PDFs
+    stored as the version being served. A pack without its own proposals/ keeps the default
+    templates."""
+    base = _snapshot_folder()
+    folder = base / pack.version
+    if not (folder / ".complete").exists():
+        staging = Path(tempfile.mkdtemp(prefix=f".{pack.version}-", dir=base))
+        for rel, data in pack.files.items():
+            target = staging.joinpath(*rel.split("/"))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        (staging / ".complete").write_text(pack.version)
+        try:
+            os.rename(staging, folder)
+        except OSError:         # another Content made it first (or left it half made)
+            if (folder / ".complete").exists():
+                shutil.rmtree(staging, ignore_errors=True)
+            else:
+                folder = staging
+    own_proposals = pack.proposals_dir == pack.root / "proposals"
+    return dataclasses.replace(pack, root=folder, proposals_dir=folder / "proposals"
+                               if own_proposals else pack.proposals_dir)
+
+
+class RetiredPipelines:
+    """Pipelines no longer handed out to new callers, freed once none can still be about to run
+    them: `grace` seconds after they were retired, or when more than `keep` are waiting.
+
+    Freeing a pipeline at once made a caller that had taken it a moment before fail ("this
+    content was replaced", a 503 from the API); one still running an evaluation when it is freed
+    frees it when the evaluation ends (Pipeline.close)."""
+
+    def __init__(self, grace: float = RETIRED_GRACE_SECONDS, keep: int = MAX_RETIRED):
+        self.grace, self.keep = grace, keep
+        self._items: list[tuple[float, Pipeline]] = []    # (when retired, pipeline), oldest first
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def add(self, pipeline: Pipeline) -> None:
+        with self._lock:
+            self._items.append((time.monotonic(), pipeline))
+        self.free()
+
+    def free(self, grace: float | None = None) -> None:
+        """Free those retired more than `grace` (default: self.grace) seconds ago, and all but
+        the newest `keep`."""
+        grace = self.grace if grace is None else grace
+        now = time.monotonic()
+        closing = []
+        with self._lock:
+            while self._items and (now - self._items[0][0] > grace
+                                   or len(self._items) > self.keep):
+                closing.append(self._items.pop(0)[1])
+        for pipeline in closing:
+            pipeline.close()
 
 
 @dataclass
@@ -51,6 +147,7 @@ class Content:
         self.pipeline: Pipeline | None = None
         self.status = ContentStatus(str(self.root), None, False)
         self._stop = threading.Event()
+        self._retired = RetiredPipelines()     # replaced pipelines, until no request can use them
 
     @property
     def pack(self) -> ContentPack:
@@ -80,6 +177,8 @@ class Content:
             while not self._stop.wait(interval):
                 now = self.fingerprint()
                 if now == seen:
+                    if self._retired:
+                        self._retired.free()
                     continue
                 while not self._stop.wait(interval):      # let the writes settle
                     settled = self.fingerprint()
@@ -89,6 +188,7 @@ class Content:
                 seen = now
                 try:
                     self.load()
+                    self._retired.free()
                 except Exception:   # keep watching whatever happened; load() logs the cause
                     log.exception("reloading content from %s failed", self.root)
 
@@ -100,6 +200,11 @@ class Content:
     def stop_watching(self) -> None:
         self._stop.set()
 
+    def free_retired(self, grace: float | None = None) -> None:
+        """Free the rules-engine rulesets of replaced pipelines whose grace is over (see
+        RetiredPipelines); the watcher calls it on every look."""
+        self._retired.free(grace)
+
     def load(self) -> ContentStatus:
         """(Re)load the pack from disk; keeps the serving pipeline when the new pack is broken."""
         import time
@@ -108,6 +213,8 @@ class Content:
             if pack is not None and self.pipeline is not None and pack.version == self.pipeline.pack.version:
                 self.status = ContentStatus(str(self.root), pack.version, True, problems, time.time())
                 return self.status
+            if pack is not None:
+                pack = own_copy(pack)     # what is tried and served no longer follows the disk
             if pack is not None and self.trial:
                 problems = problems + trial_run(pack)
                 if any(p.severity == "error" for p in problems):
@@ -123,8 +230,8 @@ class Content:
                     pipeline = None
                 if pipeline is not None:
                     old, self.pipeline = self.pipeline, pipeline
-                    if old is not None:
-                        old.close()
+                    if old is not None:      # a request may have taken it: not freed yet
+                        self._retired.add(old)
                     self.status = ContentStatus(str(self.root), pack.version, True, problems,
                                                 time.time())
                     log.info("content %s loaded from %s", pack.version, self.root)
@@ -151,12 +258,14 @@ def configure(content: Content | Pipeline, profile: Any, adjustments: Any = ()) 
 
 class ArchivedPipelines:
     """Pipelines for content versions that are no longer served, rebuilt from their stored files,
-    so an old configuration can be explained exactly. Keeps the few most recently used."""
+    so an old configuration can be explained exactly. Keeps the few most recently used; one
+    dropped from them is freed only after a grace (a request may have just been given it)."""
 
     def __init__(self, keep: int = 3):
         self.keep = keep
         self._pipelines: dict[str, Pipeline] = {}
         self._lock = threading.Lock()
+        self._retired = RetiredPipelines()
 
     def get(self, version: str, files: dict[str, bytes]) -> Pipeline:
         import tempfile
@@ -175,7 +284,7 @@ class ArchivedPipelines:
             self._pipelines[version] = pipeline
             while len(self._pipelines) > self.keep:
                 oldest = next(iter(self._pipelines))
-                self._pipelines.pop(oldest).close()
+                self._retired.add(self._pipelines.pop(oldest))
             return pipeline
 
 
