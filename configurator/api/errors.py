@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from http import HTTPStatus
 from typing import Any
 
 import flask
 from flask import request
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import (DataError, DBAPIError, DisconnectionError, IntegrityError,
+                            InterfaceError, OperationalError)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from ..content.problems import ContentError
@@ -32,6 +35,14 @@ BODY_METHODS = ("POST", "PUT", "PATCH")
 
 log = logging.getLogger(__name__)
 
+# A database that cannot serve now (down, restarting, unreachable, out of connections, full):
+# 503 (507 when full) with Retry-After, never 500. A DBAPIError of another kind is a 503 only
+# when it cost the connection.
+DATABASE_FAILURES = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout,
+                     DBAPIError)
+SQLITE_FULL = 13
+PG_DISK_FULL = "53100"
+
 
 class Unavailable(Exception):
     """The service cannot answer now (the health check failed); `checks` says what failed."""
@@ -45,6 +56,32 @@ class Unavailable(Exception):
 def documented() -> dict[str, Any]:
     """alt_response arguments documenting a problem+json response."""
     return {"schema": ProblemSchema, "content_type": MIMETYPE}
+
+
+# What the common error answers mean, for the OpenAPI document (see `responses`).
+DESCRIPTIONS = {
+    400: "The request body is not valid JSON",
+    404: "No such resource (or an id out of range)",
+    409: "The request collided with a concurrent change",
+    413: "The request body is larger than the service accepts",
+    415: "The request body is not `application/json`",
+    422: "The request does not have the documented shape; `errors` names each bad field",
+    503: "The database or the content pack is unavailable; retry after `Retry-After` seconds",
+}
+# The answers an operation that takes a JSON body can give on top of its own.
+BODY_ERRORS = (400, 413, 415, 422)
+
+
+def responses(blueprint: Any, *statuses: int, **descriptions: str) -> Any:
+    """A decorator documenting problem+json answers of a view: `statuses` with the usual
+    descriptions, `descriptions` as `_404="..."` for an operation's own wording."""
+    def decorate(view: Any) -> Any:
+        wording = {int(key.lstrip("_")): text for key, text in descriptions.items()}
+        for status in dict.fromkeys((*statuses, *wording)):
+            description = wording.get(status, DESCRIPTIONS[status])
+            view = blueprint.alt_response(status, description=description, **documented())(view)
+        return view
+    return decorate
 
 
 def problem(status: int, detail: str, *, kind: str | None = None, title: str | None = None,
@@ -118,13 +155,47 @@ def http_problem(error: HTTPException) -> flask.Response | HTTPException:
 
 
 def require_json() -> flask.Response | None:
-    """Before a request with a body: it must be JSON."""
-    if request.method in BODY_METHODS and not request.is_json:
+    """Before a request with a body: it must be JSON. (A POST without a body, such as
+    `POST /content/reload`, needs no Content-Type.)"""
+    has_body = bool(request.content_length) or "Transfer-Encoding" in request.headers
+    if request.method in BODY_METHODS and has_body and not request.is_json:
         return problem(415, "Send the request body as JSON with `Content-Type: application/json`.",
                        kind="unsupported-media-type",
                        errors={"body": [f"Content-Type {request.mimetype or '(none)'} is not "
                                         "application/json"]})
+    if request.method in BODY_METHODS and has_body:
+        # malformed JSON gives None here, and the argument parser's 400 later
+        bad = unstorable_text(request.get_json(silent=True))
+        if bad:
+            return problem(422, "Text in the request holds a character that cannot be stored "
+                                "(NUL, or half of a UTF-16 surrogate pair); see `errors`.",
+                           kind="invalid-text", errors=bad)
     return None
+
+
+# NUL (PostgreSQL text cannot hold it) and lone surrogates (not encodable as UTF-8): JSON may
+# carry both as \u escapes, and no database or PDF can keep them.
+UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def unstorable_text(value: Any, path: str = "") -> dict[str, list[str]]:
+    """{path: [message]} for each text in a JSON value (keys too) that cannot be stored."""
+    out: dict[str, list[str]] = {}
+    if isinstance(value, str):
+        if UNSTORABLE.search(value):
+            out[path or "body"] = ["must not contain NUL characters or unpaired surrogates"]
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if UNSTORABLE.search(str(key)):
+                out[where] = ["field names must not contain NUL characters or unpaired "
+                              "surrogates"]
+                continue
+            out.update(unstorable_text(item, where))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            out.update(unstorable_text(item, f"{path}.{index}" if path else str(index)))
+    return out
 
 
 def attach(blueprint: flask.Blueprint) -> None:
@@ -135,13 +206,19 @@ def attach(blueprint: flask.Blueprint) -> None:
     blueprint.register_error_handler(ContentError, _content_unavailable)
     blueprint.register_error_handler(NotFound, _not_found)
     blueprint.register_error_handler(Unavailable, _unavailable)
-    blueprint.register_error_handler(OperationalError, _database_unavailable)
+    for failure in DATABASE_FAILURES:
+        blueprint.register_error_handler(failure, _database_unavailable)
     blueprint.register_error_handler(IntegrityError, _conflict)
+    blueprint.register_error_handler(DataError, _unstorable)
     blueprint.register_error_handler(Exception, _unexpected)
 
 
 def _profile_invalid(exc: ProfileInvalid) -> flask.Response:
-    errors = {_under("profile", path): messages for path, messages in exc.errors.items()}
+    errors: dict[str, list[str]] = {}
+    for path, messages in exc.errors.items():
+        # marshmallow names an object field given a non-object `scores._schema`: say `scores`
+        path = path[:-len("._schema")] if path.endswith("._schema") else path
+        errors.setdefault(_under("profile", path), []).extend(messages)
     return problem(422, "The profile does not match the profile declaration "
                         "(GET /api/v1/profile-schema); see `errors`.",
                    kind="invalid-profile", errors=errors)
@@ -169,9 +246,47 @@ def _unavailable(exc: Unavailable) -> flask.Response:
                    headers={"Retry-After": str(flask.current_app.config["RETRY_AFTER"])})
 
 
-def _database_unavailable(exc: OperationalError) -> flask.Response:
-    log.warning("database unavailable on %s %s: %s", request.method, request.path, exc.orig)
-    return problem(503, "The database is unavailable; retry shortly.", kind="database-unavailable",
+def database_failure(exc: BaseException) -> tuple[int, str, str] | None:
+    """(status, problem kind, detail) for a database that cannot serve now, or None when `exc`
+    is not such a failure (a bug: 500). A full disk is 507, anything else 503."""
+    if isinstance(exc, DBAPIError) and not isinstance(exc, (OperationalError, InterfaceError)) \
+            and not exc.connection_invalidated:
+        return None
+    if not isinstance(exc, DATABASE_FAILURES):
+        return None
+    if storage_full(exc):
+        return (507, "storage-full", "The database has no space left to store this; nothing was "
+                                     "stored. Retry once an administrator has freed space.")
+    return 503, "database-unavailable", "The database is unavailable; retry shortly."
+
+
+def storage_full(exc: BaseException) -> bool:
+    """SQLite's SQLITE_FULL (disk full, or max_page_count reached), PostgreSQL's disk_full.
+
+    The error it caused counts too: SQLite rolls the whole transaction back on SQLITE_FULL, so
+    the rollback to a savepoint that follows fails with "no such savepoint", raised while
+    handling the full disk."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        orig = getattr(current, "orig", None)
+        if (getattr(orig, "sqlite_errorcode", None) == SQLITE_FULL
+                or getattr(orig, "sqlstate", None) == PG_DISK_FULL):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _database_unavailable(exc: Exception) -> flask.Response:
+    found = database_failure(exc)
+    if found is None:
+        return _unexpected(exc)
+    status, kind, detail = found
+    log.log(logging.ERROR if status == 507 else logging.WARNING, "database %s on %s %s: %s: %s",
+            "full" if status == 507 else "unavailable", request.method, request.path,
+            type(exc).__name__, getattr(exc, "orig", None) or exc)
+    return problem(status, detail, kind=kind,
                    headers={"Retry-After": str(flask.current_app.config["RETRY_AFTER"])})
 
 
@@ -179,6 +294,12 @@ def _conflict(exc: IntegrityError) -> flask.Response:
     log.warning("integrity error on %s %s: %s", request.method, request.path, exc.orig)
     return problem(409, "The request collided with a concurrent change; retry it.",
                    kind="conflict")
+
+
+def _unstorable(exc: DataError) -> flask.Response:
+    """A value the database refused (out of range, untypable): the request's, not a crash."""
+    log.warning("database refused a value on %s %s: %s", request.method, request.path, exc.orig)
+    return problem(422, "A value in the request cannot be stored.", kind="unstorable-value")
 
 
 def _unexpected(exc: Exception) -> flask.Response:

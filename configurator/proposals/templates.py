@@ -12,6 +12,11 @@ A content pack's `proposals/` folder holds one folder per template:
 
 Everything here is read from the pack's files and checked; a broken file raises TemplateBroken
 naming the file and what to fix, never a half-rendered proposal.
+
+Names and paths: a template name is a lowercase id (TEMPLATE_NAME: no `/`, no `..`) of a folder
+that really is inside the proposals folder (not a link out of it); a language is a code
+(LANGUAGE_NAME). Every file the template reads (theme, messages, Jinja includes, the logo) must
+be inside the template folder once links are followed; anything else is refused by name.
 """
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateNotFound
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ..content.yamlfile import YamlSyntaxError, plain, read_yaml
@@ -143,7 +148,7 @@ class ProposalTemplate:
                                  "English is the fallback language: add messages/en.yaml")
         self._messages: dict[str, Messages] = {}
         self.environment = ImmutableSandboxedEnvironment(
-            loader=FileSystemLoader(str(self.folder)), autoescape=True,
+            loader=_FolderLoader(self.folder), autoescape=True,
             undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
     def rel(self, name: str) -> str:
@@ -175,11 +180,19 @@ class ProposalTemplate:
             where = "proposal.html" + (f":{line}" if line else "")
             raise TemplateBroken(self.rel(where), f"template error: {exc}",
                                  "fix the Jinja template") from exc
+        except Exception as exc:   # the template raised at render time (e.g. a division by 0)
+            where = _template_line(exc) or "proposal.html"
+            raise TemplateBroken(self.rel(where), f"the template raised {type(exc).__name__}: "
+                                 f"{exc}", "fix the Jinja template") from exc
 
     # --- loading ---------------------------------------------------------------------------
     def _yaml(self, name: str) -> Any:
+        path = self.folder / name
+        if not inside(path, self.folder):
+            raise TemplateBroken(self.rel(name), "is a link to a file outside the template "
+                                 "folder", "copy the file into the template folder")
         try:
-            return plain(read_yaml(self.folder / name))
+            return plain(read_yaml(path))
         except YamlSyntaxError as exc:
             where = self.rel(name) + (f":{exc.line}" if exc.line else "")
             raise TemplateBroken(where, exc.message, "fix the YAML") from None
@@ -250,8 +263,44 @@ class ProposalTemplate:
                      dict(legal), tuple(private))
 
     def _inside(self, relative: str) -> bool:
-        path = (self.folder / relative).resolve()
-        return path.is_relative_to(self.folder) and path.is_file()
+        path = self.folder / relative
+        return inside(path, self.folder) and path.is_file()
+
+
+def inside(path: Path, folder: Path) -> bool:
+    """Is `path`, with every link followed, within `folder`?"""
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError, ValueError):     # a link loop, a NUL in the name
+        return False
+
+
+class _FolderLoader(FileSystemLoader):
+    """Jinja's file loader (which already refuses `..` in a name), also refusing a file that is
+    a link to somewhere outside the template folder."""
+
+    def __init__(self, folder: Path):
+        super().__init__(str(folder))
+        self.folder = folder
+
+    def get_source(self, environment: Any, template: str) -> Any:
+        source, filename, uptodate = super().get_source(environment, template)
+        if filename is None or not inside(Path(filename), self.folder):
+            raise TemplateNotFound(template, f"{template} is outside the template folder")
+        return source, filename, uptodate
+
+
+def _template_line(exc: BaseException) -> str | None:
+    """`file:line` of the template frame an exception was raised in (Jinja maps its frames to
+    the template's lines), or None."""
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name.endswith((".html", ".htm", ".jinja", ".j2")):
+            found = f"{Path(name).name}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return found
 
 
 def open_template(proposals_dir: Path, name: str = DEFAULT_TEMPLATE,
@@ -260,15 +309,18 @@ def open_template(proposals_dir: Path, name: str = DEFAULT_TEMPLATE,
     no such template."""
     available = available_templates(proposals_dir)
     if not isinstance(name, str) or not TEMPLATE_NAME.fullmatch(name) or name not in available:
+        shown = name[:64] if isinstance(name, str) else name
         raise ProposalInvalid({"template": [
-            f"there is no proposal template `{name}`; available: "
+            f"there is no proposal template `{shown}`; available: "
             f"{', '.join(available) or '(none)'}"]})
     return ProposalTemplate(proposals_dir / name, name, pack_root)
 
 
 def available_templates(proposals_dir: Path) -> list[str]:
+    """The template folders of a proposals folder: a name TEMPLATE_NAME allows, a folder with a
+    proposal.html, and really inside the proposals folder (a link to elsewhere is left out)."""
     if not proposals_dir.is_dir():
         return []
     return sorted(p.name for p in proposals_dir.iterdir()
-                  if p.is_dir() and TEMPLATE_NAME.fullmatch(p.name)
-                  and (p / "proposal.html").is_file())
+                  if TEMPLATE_NAME.fullmatch(p.name) and p.is_dir()
+                  and inside(p, proposals_dir) and (p / "proposal.html").is_file())

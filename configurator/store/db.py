@@ -7,24 +7,41 @@ the busy timeout instead of failing when one's read snapshot goes stale.
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 import flask
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
 
 EXTENSION = "configurator.db"
 WRITE_OPTION = "configurator_write"
 SQLITE_BUSY_TIMEOUT_S = 30
+# Seconds to wait for a PostgreSQL server to accept a connection (libpq's connect_timeout).
+CONNECT_TIMEOUT_S = 5
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for `url`; creates the folder of a SQLite file."""
+    """An engine for `url`; creates the folder of a SQLite file.
+
+    A server database gets `pool_pre_ping` (a pooled connection that died with a database
+    restart is replaced, not used) and, with psycopg, a connect timeout (`connect_timeout` in
+    the URL wins): a database that accepts connections but never answers makes a request fail
+    with 503 within seconds instead of hanging (docs/reliability.md).
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         kwargs.setdefault("pool_pre_ping", True)
+        if parsed.get_driver_name() in ("psycopg", "psycopg2") and \
+                "connect_timeout" not in parsed.query:
+            connect_args = dict(kwargs.pop("connect_args", {}))
+            connect_args.setdefault("connect_timeout", CONNECT_TIMEOUT_S)
+            kwargs["connect_args"] = connect_args
         return create_engine(url, **kwargs)
     database = parsed.database
     if database and database != ":memory:" and not database.startswith("file:"):
@@ -105,5 +122,14 @@ def session() -> Session:
 
 def _close_session(exc: BaseException | None) -> None:
     current = flask.g.pop("db_session", None)
-    if current is not None:
+    if current is None:
+        return
+    try:
         current.close()
+    except DBAPIError as error:
+        # The database went away after the view had its answer (a restart, a terminated
+        # session): rolling back what was left open fails. Nothing uncommitted survives a lost
+        # connection anyway, so drop the connection and let the answer go out.
+        log.warning("closing the request's database session failed (%s: %s); connection "
+                    "dropped", type(error).__name__, str(error.orig).splitlines()[0])
+        current.invalidate()
