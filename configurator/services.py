@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .content.pack import check_pack, content_root
+from .content.pack import check_pack, content_root, pack_path
 from .content.problems import ContentError, Problem
 from .content.model import ContentPack
 from .engine.adjustments import parse_adjustments
@@ -67,7 +67,7 @@ def own_copy(pack: ContentPack) -> ContentPack:
     if not (folder / ".complete").exists():
         staging = Path(tempfile.mkdtemp(prefix=f".{pack.version}-", dir=base))
         for rel, data in pack.files.items():
-            target = staging.joinpath(*rel.split("/"))
+            target = pack_path(staging, rel)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         (staging / ".complete").write_text(pack.version)
@@ -277,7 +277,7 @@ class ArchivedPipelines:
                 return self._pipelines[version]
             with tempfile.TemporaryDirectory(prefix="content-") as folder:
                 for rel, data in files.items():
-                    target = Path(folder, *rel.split("/"))
+                    target = pack_path(Path(folder), rel)
                     target.parent.mkdir(parents=True, exist_ok=True)
                     target.write_bytes(data)
                 pipeline = Pipeline(load_pack(folder))

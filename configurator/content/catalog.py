@@ -12,6 +12,7 @@ from .yamlfile import line_of
 FAMILY_KEYS = ("family", "title", "description", "modules")
 MODULE_KEYS = ("id", "name", "kind", "description", "price", "requires", "excludes", "benefits")
 PRICE_KEYS = ("amount", "currency", "per", "billing")
+MAX_PRICE = 10 ** 12     # per unit; totals stay exact to the cent in Decimal's 28 digits
 
 
 def parse_family(doc: Any, file: str, log: ProblemLog) -> tuple[Family | None, list[Module]]:
@@ -103,6 +104,10 @@ def _parse_price(node: Any, module_id: str, log: ProblemLog, line: int | None) -
     except InvalidOperation:
         log.error(line_of(node, "amount") or line, f"price amount of `{module_id}` must be a "
                   f"number of at least 0, not {amount!r}", "write e.g. `amount: 45`")
+        return None
+    if value >= MAX_PRICE:
+        log.error(line_of(node, "amount") or line, f"price amount of `{module_id}` must be "
+                  f"below {MAX_PRICE:,}, not {amount!r}", "write the price of one unit")
         return None
     currency = node.get("currency")
     if not isinstance(currency, str) or len(currency) != 3 or not currency.isupper():

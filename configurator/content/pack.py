@@ -1,10 +1,19 @@
-"""Load a content pack (catalog/, rules/, proposals/) from a directory, checking everything first."""
+"""Load a content pack (catalog/, rules/, proposals/) from a directory, checking everything first.
+
+Before any file is parsed, the pack's layout is checked (docs/content-format.md, "Limits and
+refused input"): at most MAX_PACK_FILES files; each YAML file at most MAX_FILE_BYTES and every
+other file at most MAX_ASSET_BYTES; all YAML together at most MAX_YAML_BYTES and everything at
+most MAX_PACK_BYTES; only regular files (no pipes or devices, which would block a read); no
+symbolic link that leads out of the pack, and no linked folder inside it. A pack over a total
+is refused without parsing anything, so refusing it takes about as long as listing its files.
+"""
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import os
-from pathlib import Path
+import stat
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .catalog import check_catalog, parse_family
@@ -14,7 +23,7 @@ from .model import ContentPack, Family, Module, RuleSet, RuleTest
 from .problems import ContentError, Problem, ProblemLog
 from .profile import ProfileInvalid, ProfileSpec, parse_profile_spec
 from .rules import check_rules, derived_types, parse_ruleset, suggest
-from .yamlfile import YamlSyntaxError, line_of, plain, read_yaml
+from .yamlfile import MAX_FILE_BYTES, YamlSyntaxError, line_of, plain, read_yaml
 
 # The repository's own top level is the default (demo) pack.
 DEFAULT_CONTENT = Path(__file__).resolve().parents[2]
@@ -24,7 +33,14 @@ EXPECT_KEYS = ("status", "includes", "absent", "excluded", "recommends", "quanti
 TEST_KEYS = ("name", "date", "profile", "adjustments", "expect")
 TOTAL_KEYS = ("one_time", "monthly", "yearly", "annual_recurring", "first_year")
 STATUSES = ("ok", "approval_required", "conflict")
+# Measured: bench/generate.py's 10,000-rule pack (5,000 modules) is 3.9 MB of YAML in 102 files,
+# its largest file 72 KB; the demo pack is 164 KB in 31 files. The limits leave 4x room for
+# YAML, and room for a template's fonts and images.
+MAX_PACK_FILES = 2_000
+MAX_YAML_BYTES = 16_000_000
+MAX_ASSET_BYTES = 10_000_000          # the PDF renderer's own limit per file
 MAX_PACK_BYTES = 50_000_000
+YAML_SUFFIXES = (".yaml", ".yml")
 
 
 def content_root(path: str | os.PathLike | None = None) -> Path:
@@ -56,10 +72,12 @@ def check_pack(path: str | os.PathLike | None = None) -> tuple[ContentPack | Non
         if not (root / folder).is_dir():
             log_for(folder + "/").error(None, f"the pack has no {folder}/ folder",
                                         f"create {root / folder}")
-    files = _pack_files(root, log_for)
+    files, refused = _pack_files(root, log_for)
+    if refused:                      # over a limit for the whole pack: nothing is parsed
+        return None, _sorted_problems(logs)
     docs = {}
     for rel in files:
-        if rel.endswith((".yaml", ".yml")) and rel.split("/")[0] in ("catalog", "rules"):
+        if rel.endswith(YAML_SUFFIXES) and rel.split("/")[0] in ("catalog", "rules"):
             try:
                 docs[rel] = read_yaml(root / rel)
             except YamlSyntaxError as exc:
@@ -116,39 +134,168 @@ def check_pack(path: str | os.PathLike | None = None) -> tuple[ContentPack | Non
     proposals = root / "proposals"
     if not proposals.is_dir():
         proposals = DEFAULT_CONTENT / "proposals"
-    problems = [p for log in logs.values() for p in log.problems]
-    problems.sort(key=lambda p: (p.file, p.line or 0))
+    else:
+        _check_templates(root, proposals, log_for)
+    problems = _sorted_problems(logs)
     if any(p.severity == "error" for p in problems) or profile is None:
         return None, problems
-    blobs = {rel: (root / rel).read_bytes() for rel in files}
+    blobs = {}
+    for rel in files:
+        try:
+            blobs[rel] = _read_bytes(root / rel)
+        except OSError as exc:         # removed, or grown past its limit, since it was listed
+            log_for(rel).error(None, f"the file changed while the pack was read ({exc})",
+                               "save all files, then check again")
+    if len(blobs) < len(files):
+        return None, _sorted_problems(logs)
     pack = ContentPack(root=root, version=_version(blobs), catalog=catalog, profile=profile,
                        rulesets=tuple(rulesets), tests=tuple(tests), proposals_dir=proposals,
                        files=blobs)
     return linted(pack, problems)     # rules that can never fire, shadowed, unreachable, overlaps
 
 
-def _pack_files(root: Path, log_for) -> list[str]:
-    """Paths (relative, '/'-separated) of the pack's files; other folders are ignored."""
-    found, total = [], 0
+def _sorted_problems(logs: dict[str, ProblemLog]) -> list[Problem]:
+    problems = [p for log in logs.values() for p in log.problems]
+    problems.sort(key=lambda p: (p.file, p.line or 0))
+    return problems
+
+
+def _inside(path: Path, root: Path) -> bool:
+    """Is `path`, with every link followed, within `root` (already resolved)?"""
+    try:
+        return path.resolve().is_relative_to(root)
+    except (OSError, RuntimeError, ValueError):     # a link loop, a NUL in the name
+        return False
+
+
+def _pack_files(root: Path, log_for) -> tuple[list[str], bool]:
+    """(paths, relative and '/'-separated, of the pack's files; True when the pack is over a
+    limit for the whole pack, so that nothing should be parsed). Other folders are ignored.
+    Files that break a rule of their own are reported and left out."""
+    found: list[str] = []
+    total = yaml_total = 0
     for folder in PACK_FOLDERS:
         base = root / folder
+        if base.is_symlink() and not _inside(base, root):
+            log_for(folder + "/").error(None, f"{folder}/ is a symbolic link to a folder outside "
+                                        "the content pack", "copy the folder into the pack")
+            continue
         if not base.is_dir():
             continue
         for dirpath, dirnames, filenames in os.walk(base):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "__")))
+            here = Path(dirpath)
+            kept = []
+            for name in sorted(dirnames):
+                if name.startswith((".", "__")):
+                    continue
+                if (here / name).is_symlink():
+                    log_for((here / name).relative_to(root).as_posix() + "/").error(
+                        None, "a folder in the content pack is a symbolic link",
+                        "copy the folder into the pack instead of linking it")
+                    continue
+                kept.append(name)
+            dirnames[:] = kept
             for name in sorted(filenames):
                 if name.startswith("."):
                     continue
-                full = Path(dirpath) / name
-                if full.is_symlink() and not full.resolve().is_relative_to(root):
-                    log_for(full.relative_to(root).as_posix()).error(
-                        None, "symbolic link points outside the content pack", "copy the file in")
+                full = here / name
+                rel = full.relative_to(root).as_posix()
+                if full.is_symlink() and not _inside(full, root):
+                    log_for(rel).error(None, "symbolic link points outside the content pack",
+                                       "copy the file in")
                     continue
-                total += full.stat().st_size
-                found.append(full.relative_to(root).as_posix())
+                try:
+                    info = full.stat()
+                except OSError as exc:
+                    log_for(rel).error(None, f"the file cannot be read ({exc.strerror or exc}; "
+                                       "a broken link?)", "remove it or fix the link")
+                    continue
+                if not stat.S_ISREG(info.st_mode):
+                    log_for(rel).error(None, "is not a regular file (a pipe, socket or device)",
+                                       "content files are plain files; remove it")
+                    continue
+                is_yaml = name.endswith(YAML_SUFFIXES)
+                limit = MAX_FILE_BYTES if is_yaml else MAX_ASSET_BYTES
+                if info.st_size > limit:
+                    log_for(rel).error(None, f"the file is {info.st_size:,} bytes; a "
+                                       f"{'YAML' if is_yaml else 'template'} file may have at "
+                                       f"most {limit:,}",
+                                       "split it into several files" if is_yaml else
+                                       "use a smaller file")
+                    continue
+                found.append(rel)
+                total += info.st_size
+                yaml_total += info.st_size if is_yaml else 0
+                if len(found) > MAX_PACK_FILES:
+                    log_for(folder + "/").error(None, f"the content pack has more than "
+                                                f"{MAX_PACK_FILES:,} files", "remove files the "
+                                                "pack does not need (only catalog/, rules/ and "
+                                                "proposals/ are read)")
+                    return found, True
+    over = False
+    if yaml_total > MAX_YAML_BYTES:
+        log_for("rules/").error(None, f"the pack's YAML files add up to {yaml_total:,} bytes; "
+                                f"a pack may have at most {MAX_YAML_BYTES:,}",
+                                "remove rules or catalog entries the pack does not need")
+        over = True
     if total > MAX_PACK_BYTES:
-        log_for("catalog/").error(None, f"the pack holds {total} bytes; the limit is {MAX_PACK_BYTES}")
-    return found
+        log_for("proposals/").error(None, f"the pack's files add up to {total:,} bytes; a pack "
+                                    f"may have at most {MAX_PACK_BYTES:,}",
+                                    "remove large images or fonts from proposals/")
+        over = True
+    return found, over
+
+
+def _read_bytes(path: Path) -> bytes:
+    limit = MAX_FILE_BYTES if path.name.endswith(YAML_SUFFIXES) else MAX_ASSET_BYTES
+    with path.open("rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(f"it now has more than {limit:,} bytes")
+    return data
+
+
+def pack_path(root: Path, rel: str) -> Path:
+    """`root` joined with a pack-relative path from stored content (a content version's file
+    list), refusing one that would land outside `root` (absolute, `..`, a drive, a NUL)."""
+    relative = PurePosixPath(rel)
+    if not rel or "\0" in rel or "\\" in rel or relative.is_absolute() or ".." in relative.parts \
+            or relative.parts[0] not in PACK_FOLDERS:
+        raise ValueError(f"refusing the stored file name {rel[:200]!r}: not a path inside a "
+                         "content pack")
+    return root.joinpath(*relative.parts)
+
+
+def _check_templates(root: Path, proposals: Path, log_for) -> None:
+    """Open every template of the pack's own proposals/ folder (theme, every language, the
+    baseline, the Jinja syntax), so a broken or hostile template file keeps the pack from
+    loading instead of failing when a proposal is asked for."""
+    from ..proposals.analysis import load_baseline
+    from ..proposals.errors import TemplateBroken
+    from ..proposals.templates import available_templates, open_template
+
+    def report(exc: TemplateBroken) -> None:
+        file, _, line = exc.file.rpartition(":") if exc.file.rpartition(":")[2].isdigit() \
+            else (exc.file, "", "")
+        log_for(file).error(int(line) if line else None, exc.message, exc.hint)
+
+    try:
+        load_baseline(proposals, root)
+    except TemplateBroken as exc:
+        report(exc)
+    for name in available_templates(proposals):
+        try:
+            template = open_template(proposals, name, root)
+            for language in sorted(template.languages):
+                template.messages(language)
+            template.environment.get_template("proposal.html")
+        except TemplateBroken as exc:
+            report(exc)
+        except Exception as exc:      # Jinja's syntax errors, and anything else it raises
+            line = getattr(exc, "lineno", None)
+            log_for(f"proposals/{name}/proposal.html").error(
+                line, f"the template cannot be read: {type(exc).__name__}: {exc}",
+                "fix the Jinja template")
 
 
 def _version(blobs: dict[str, bytes]) -> str:

@@ -5,6 +5,8 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
+MAX_MESSAGE_CHARS = 1_000
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -13,6 +15,14 @@ class Problem:
     message: str
     hint: str = ""
     severity: str = "error"  # "error" stops the pack from loading; "warning" does not
+
+    def __post_init__(self) -> None:
+        # a message quotes what it found; a hostile file can make that a megabyte long
+        for name, limit in (("message", MAX_MESSAGE_CHARS), ("hint", MAX_MESSAGE_CHARS),
+                            ("file", 500)):
+            text = getattr(self, name)
+            if isinstance(text, str) and len(text) > limit:
+                object.__setattr__(self, name, f"{text[:limit]}... ({len(text):,} characters)")
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file

@@ -21,7 +21,8 @@ FIELD_KEYS = ("type", "required", "min", "max", "values", "items", "fields", "de
 DEFAULT_MAX_LENGTH = 2000
 DEFAULT_MAX_ITEMS = 200
 # What a declaration may raise them to, and how deep objects and lists may nest.
-MAX_LENGTH_LIMIT = 100_000
+# durable-rules keeps a matched text's length in 16 bits, so texts stay well under 65,535.
+MAX_LENGTH_LIMIT = 10_000
 MAX_ITEMS_LIMIT = 10_000
 MAX_DEPTH = 5
 # A profile's errors are reported up to this many, naming at most this many characters of a path.

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from typing import Any
 
@@ -475,7 +476,8 @@ def check_test(test: Test, facts: FactTypes) -> tuple[str, str] | None:
             translate(value)
         except RegexError as exc:
             return f"regular expression {value!r} on {path}: {exc}", \
-                "use letters, . [] () | * + ? {m,n} and \\d \\w \\s; matches are whole-value"
+                ("use letters, . [] () | * + ? {m,n}, \\d and \\s; matches are whole-value "
+                 "(docs/content-format.md, Conditions)")
         return None
     return None  # pragma: no cover - every operator is handled above
 
@@ -536,14 +538,41 @@ def _check_action(action: Action, rule: Rule, facts: FactTypes, catalog: Catalog
     if isinstance(params.get("values"), dict) and action.kind == "derive":
         numeric += list(params["values"].values())
     from .expressions import Expression
+    for name, raw in (params.get("values") or {}).items() if action.kind == "derive" else ():
+        if isinstance(raw, float) and not (math.isfinite(raw) and abs(raw) < MAX_NUMBER):
+            log.error(action.line, f"derived `{name}: {raw!r}` is not a number the rules engine "
+                      f"can compare", f"use a number between -{MAX_NUMBER:.0e} and {MAX_NUMBER:.0e}")
     for expr in numeric:
         if not isinstance(expr, Expression):
             continue
+        if not expr.paths:            # a constant: its value is known now
+            problem = _constant_problem(expr, action.kind)
+            if problem:
+                log.error(action.line, problem, "write a plain number such as 5 or 12.5")
         for path in expr.paths:
             ftype, _ = facts.resolve(path)
             if ftype is not None and not ftype.numeric:
                 log.error(action.line, f"`{expr.source}` does arithmetic on {path}, "
                           f"which is a {ftype.type}", "use number fields in expressions")
+
+
+MAX_AMOUNT = 1e12        # money in an action (as for a catalog price): cents of it stay exact
+
+
+def _constant_problem(expr: Any, kind: str) -> str | None:
+    """Why a constant number in an action cannot be used (`.nan`, `.inf`, 1e308, 1/0), or None."""
+    from .expressions import ExpressionError
+    try:
+        value = expr.evaluate({})
+    except ExpressionError as exc:
+        return str(exc)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"`{expr.source}` is not a number"
+    limit = MAX_AMOUNT if kind in ("discount", "surcharge") else MAX_NUMBER
+    if not math.isfinite(value) or abs(value) >= limit:
+        return f"`{expr.source}` is not a usable number: it must be finite and smaller than " \
+               f"{limit:.0e}"
+    return None
 
 
 def _expressions_and_templates(params: dict):

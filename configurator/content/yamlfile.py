@@ -4,18 +4,30 @@ Two readers give the same result:
 - the fast one: libyaml (PyYAML's C parser) composes the node tree, and the values are built here
   with ruamel.yaml's own YAML 1.2 resolver rules (`NO`, `on`, `yes` stay strings; no timestamps
   beyond plain dates; no Python objects from tags). About 20x faster than ruamel's round trip;
-- ruamel.yaml's round-trip reader, used for everything the fast one does not take on: a syntax
-  error (so messages and lines stay exactly ruamel's), directives (`%YAML 1.1`), explicit tags,
-  merge keys (`<<`), complex keys, duplicate keys, or PyYAML built without libyaml.
+- ruamel.yaml's round-trip reader, used for what the fast one does not take on: directives
+  (`%YAML 1.1`), complex keys, date-times, or PyYAML built without libyaml. (Syntax errors,
+  duplicate keys, tags, aliases and merge keys are reported by the fast reader itself, with the
+  same words, so a large broken file is not read twice.)
 
 Parsed files are also kept with their text, so reloading a pack parses only the files that
 changed.
+
+Hostile input is refused before it can cost much, each time with the line and what to do
+(docs/content-format.md, "Limits and refused input"): a file over MAX_FILE_BYTES (checked before
+it is read) or that is not a regular file; bytes that are not UTF-8; characters YAML does not
+allow (NUL and other control characters); aliases (`*name`: a few lines of them expand
+exponentially, the "billion laughs"); tags (`!!python/object/apply:...`, `!!str`, `!custom`);
+merge keys (`<<`); nesting deeper than MAX_DEPTH (Python's recursion limit); numbers longer than
+MAX_NUMBER_CHARS characters (Python refuses to convert them). Both readers apply the same rules:
+the fast one while it builds the values, ruamel's after screening its event stream.
 """
 from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 import re
+import stat
 import threading
 from pathlib import Path
 from typing import Any
@@ -24,14 +36,31 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-MAX_FILE_BYTES = 1_000_000
+MAX_FILE_BYTES = 2_000_000     # a stage at its 4,000-rule maximum in one file is about 1.2 MB
+MAX_DEPTH = 32                 # levels of nesting; the demo pack needs 10
+MAX_NUMBER_CHARS = 100         # characters of one number
+MAX_MESSAGE_CHARS = 300        # of a quoted value in a message
+# what YAML 1.2 allows in a file: tab, line breaks, printable characters (so no NUL, no other
+# control characters, no lone surrogates)
+_NOT_ALLOWED = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_NUMBER = re.compile(r"[-+]?(\.?[0-9]|0[xob])")
 
 
 class YamlSyntaxError(Exception):
     def __init__(self, line: int | None, message: str):
         self.line = line
-        self.message = message
-        super().__init__(message)
+        self.message = shorten(message, 2 * MAX_MESSAGE_CHARS)
+        super().__init__(self.message)
+
+
+def shorten(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """`text`, cut to about `limit` characters (a 1 MB key must not make a 1 MB message)."""
+    text = str(text)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def _line_at(text: str, index: int) -> int:
+    return text.count("\n", 0, index) + 1
 
 
 def _reader() -> YAML:
@@ -44,17 +73,96 @@ def _reader() -> YAML:
 
 def _parse_ruamel(text: str) -> Any:
     try:
+        _screen(_reader().parse(text))
         return _reader().load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
-        raise YamlSyntaxError(line, f"YAML syntax: {problem}") from None
+        raise YamlSyntaxError(line, f"YAML syntax: {problem}{_long_key(text, line, problem)}") \
+            from None
     except YAMLError as exc:  # pragma: no cover - ruamel reports nearly everything as marked
         raise YamlSyntaxError(None, f"YAML syntax: {exc}") from None
+    except RecursionError:    # pragma: no cover - the screen refuses deep nesting first
+        raise YamlSyntaxError(None, f"nested more than {MAX_DEPTH} levels deep") from None
+    except ValueError as exc:  # pragma: no cover - a value ruamel cannot convert
+        raise YamlSyntaxError(None, f"a value cannot be read: {shorten(exc)}") from None
+
+
+def _long_key(text: str, line: int | None, problem: str) -> str:
+    """A hint for YAML's 1,024-character limit on a key, which libyaml and ruamel report as
+    a misplaced `:`."""
+    if line is None or ("mapping values" not in problem and "':'" not in problem):
+        return ""
+    lines = text.split("\n", line)
+    if line - 1 < len(lines) and len(lines[line - 1]) > 1024:
+        return " (a key may be at most 1,024 characters long)"
+    return ""
+
+
+def _screen(events: Any) -> None:
+    """Refuse aliases, tags, merge keys, deep nesting and overlong numbers in ruamel's event
+    stream, before anything is built from it (the stream is produced lazily, so a refusal
+    stops the parser where the problem is)."""
+    open_nodes: list[list] = []      # [is a mapping, children so far] of each open collection
+    for event in events:
+        kind = type(event).__name__
+        mark = event.start_mark
+        line = mark.line + 1 if mark is not None else None
+        if kind == "AliasEvent":
+            raise YamlSyntaxError(line, _ALIAS)
+        if kind in ("ScalarEvent", "MappingStartEvent", "SequenceStartEvent"):
+            tag = getattr(event, "tag", None)
+            if tag is not None and str(tag) != "!":
+                raise YamlSyntaxError(line, _tag_message(str(tag)))
+            is_key = bool(open_nodes) and open_nodes[-1][0] and open_nodes[-1][1] % 2 == 0
+            if open_nodes:
+                open_nodes[-1][1] += 1
+            if kind == "ScalarEvent":
+                plain_scalar = event.implicit and event.implicit[0] and event.style is None
+                if plain_scalar and is_key and event.value == "<<":
+                    raise YamlSyntaxError(line, _MERGE)
+                if plain_scalar:
+                    _check_number(event.value, line)
+            else:
+                open_nodes.append([kind == "MappingStartEvent", 0])
+                if len(open_nodes) > MAX_DEPTH:
+                    raise YamlSyntaxError(line, _DEPTH)
+        elif kind in ("MappingEndEvent", "SequenceEndEvent"):
+            open_nodes.pop()
+
+
+_ALIAS = ("YAML anchors and aliases (`&name` ... `*name`) are not allowed in content files (a "
+          "few lines of them can expand to billions of values); write the value out in full")
+_MERGE = "YAML merge keys (`<<`) are not allowed in content files; write the keys out in full"
+_DEPTH = (f"nested more than {MAX_DEPTH} levels deep; content files need far fewer "
+          "(split the condition, or check for a run of unclosed [ or {)")
+
+
+def _tag_message(tag: str) -> str:
+    shown = tag.replace("tag:yaml.org,2002:", "!!")
+    return (f"YAML tags such as `{shorten(shown, 60)}` are not allowed in content files; write "
+            "plain values (quote a text that starts with !)")
+
+
+def _check_number(value: str, line: int | None) -> None:
+    if len(value) > MAX_NUMBER_CHARS and _NUMBER.match(value) and _tag_of(value) in ("int", "float"):
+        raise YamlSyntaxError(line, f"a number of {len(value):,} characters; numbers in content "
+                              f"files have at most {MAX_NUMBER_CHARS}")
+
+
+def _check_characters(text: str) -> None:
+    bad = _NOT_ALLOWED.search(text)
+    if bad is not None:
+        code = ord(bad.group())
+        what = "a NUL character" if code == 0 else f"the character U+{code:04X}"
+        raise YamlSyntaxError(_line_at(text, bad.start()),
+                              f"{what} is not allowed in YAML (control characters are not "
+                              "text); remove it, or check that the file is a text file")
 
 
 def parse_yaml(text: str) -> Any:
+    _check_characters(text)
     if _FAST:
         try:
             return _parse_fast(text)
@@ -72,13 +180,7 @@ def read_yaml(path: Path) -> Any:
     """The file's document. A file whose text has not changed since the last read is not parsed
     again: the same document comes back, so callers must not change what they get (they read
     it, or `plain()` it, which copies)."""
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise YamlSyntaxError(None, f"file is {size} bytes; the limit is {MAX_FILE_BYTES}")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise YamlSyntaxError(None, f"file is not UTF-8 text ({exc.reason})") from None
+    text = read_text(path)
     key = str(path.resolve())
     with _CACHE_LOCK:
         cached = _CACHE.get(key)
@@ -91,6 +193,32 @@ def read_yaml(path: Path) -> Any:
             _CACHE.pop(next(iter(_CACHE)))
         _CACHE[key] = (text, doc)
     return doc
+
+
+def read_text(path: Path, limit: int = MAX_FILE_BYTES) -> str:
+    """A content file's text: a regular file of at most `limit` bytes (checked before it is
+    read, and again while reading, in case it grows), in UTF-8."""
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise YamlSyntaxError(None, "is not a regular file (a folder, pipe or device); "
+                                  "content files are plain text files")
+        if info.st_size > limit:
+            raise YamlSyntaxError(None, f"the file is {info.st_size:,} bytes; a content file may "
+                                  f"have at most {limit:,}: split it into several files")
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise YamlSyntaxError(None, f"the file cannot be read: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise YamlSyntaxError(None, f"the file has more than {limit:,} bytes; a content file "
+                              f"may have at most {limit:,}: split it into several files")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise YamlSyntaxError(line, f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} "
+                              f"at this line: {exc.reason}); save it as UTF-8") from None
 
 
 def line_of(node: Any, key: Any = None) -> int | None:
@@ -212,7 +340,7 @@ def _scalar(node: Any) -> Any:
     if node.tag != _PLAIN:
         if node.tag == "!quoted":
             return value
-        raise _NotFast        # an explicit tag
+        raise YamlSyntaxError(node.start_mark.line + 1, _tag_message(node.tag))
     tag = _tag_of(value)
     if tag == "str":
         return value
@@ -220,10 +348,9 @@ def _scalar(node: Any) -> Any:
         return None
     if tag == "bool":
         return value in ("true", "True", "TRUE")
-    if tag == "int":
-        return _int(value)
-    if tag == "float":
-        return _float(value)
+    if tag in ("int", "float"):
+        _check_number(value, node.start_mark.line + 1)
+        return _int(value) if tag == "int" else _float(value)
     if tag == "timestamp":
         match = _DATE.match(value)
         if match is None:
@@ -283,54 +410,81 @@ def _parse_fast(text: str) -> Any:
     parser = _Composer(text)
     try:
         node = parser.get_single_node()
-    except _PyYAMLError:
-        raise _NotFast from None       # ruamel reports the error, with its own line and words
+    except _PyYAMLError as exc:
+        # libyaml's words are ruamel's (both come from the same parser design); reporting them
+        # directly saves re-reading a large file with the slower reader
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        problem = getattr(exc, "problem", None) or getattr(exc, "context", None)
+        if mark is None or not problem:
+            raise _NotFast from None   # pragma: no cover - libyaml marks every error
+        line = mark.line + 1
+        if "nesting depth" in problem:
+            raise YamlSyntaxError(line, _DEPTH) from None
+        raise YamlSyntaxError(line, f"YAML syntax: {problem}{_long_key(text, line, problem)}") \
+            from None
     finally:
         parser.dispose()
     if node is None:
         return None
-    return _build(node, {})
+    # an alias is the anchored node itself, met again: containers are caught by `seen`, and
+    # scalars too when the text could hold an alias at all
+    scalars: set[int] | None = set() if "*" in text else None
+    return _build(node, set(), scalars, 1)
 
 
-def _build(node: Any, memo: dict) -> Any:
-    known = memo.get(id(node))
-    if known is not None:
-        return known                   # an alias: the same object, as ruamel gives
+def _build(node: Any, seen: set[int], scalars: set[int] | None, depth: int) -> Any:
+    if id(node) in seen:
+        raise YamlSyntaxError(node.start_mark.line + 1, _ALIAS)
     cls = node.__class__
     if cls is ScalarNode:
-        return _value(node)
+        return _leaf(node, scalars)
     mark = node.start_mark
+    if depth > MAX_DEPTH:
+        raise YamlSyntaxError(mark.line + 1, _DEPTH)
+    seen.add(id(node))
     if cls is MappingNode:
         if node.tag != _MAP:
-            raise _NotFast
+            raise YamlSyntaxError(mark.line + 1, _tag_message(node.tag))
         out = LineMap()
         lines = out.lc = _Lines(mark.line, mark.column)
-        memo[id(node)] = out
         data = lines.data
         for key_node, value_node in node.value:
             if key_node.__class__ is not ScalarNode:
                 raise _NotFast         # a complex key
-            key = _value(key_node)
-            if key in out or key == "<<" and key_node.tag == _PLAIN:
-                raise _NotFast         # a duplicate key (ruamel's error) or a merge key
+            if key_node.tag == _PLAIN and key_node.value == "<<":
+                raise YamlSyntaxError(key_node.start_mark.line + 1, _MERGE)
+            key = _leaf(key_node, scalars)
+            if key in out:
+                first = data[key][0] + 1
+                raise YamlSyntaxError(key_node.start_mark.line + 1, "YAML syntax: found "
+                                      f"duplicate key \"{shorten(key, 80)}\" (first at line "
+                                      f"{first}); each key may appear once in a mapping")
             if value_node.__class__ is ScalarNode:
-                out[key] = _value(value_node)
+                out[key] = _leaf(value_node, scalars)
             else:
-                out[key] = _build(value_node, memo)
+                out[key] = _build(value_node, seen, scalars, depth + 1)
             km, vm = key_node.start_mark, value_node.start_mark
             data[key] = (km.line, km.column, vm.line, vm.column)
         return out
     if node.tag != _SEQ:
-        raise _NotFast
+        raise YamlSyntaxError(mark.line + 1, _tag_message(node.tag))
     seq = LineSeq()
     seq.lc = _Lines(mark.line, mark.column)
-    memo[id(node)] = seq
     items = seq.lc.data
     for index, child in enumerate(node.value):
-        seq.append(_value(child) if child.__class__ is ScalarNode else _build(child, memo))
+        seq.append(_leaf(child, scalars) if child.__class__ is ScalarNode
+                   else _build(child, seen, scalars, depth + 1))
         cm = child.start_mark
         items[index] = (cm.line, cm.column)
     return seq
+
+
+def _leaf(node: Any, scalars: set[int] | None) -> Any:
+    if scalars is not None:
+        if id(node) in scalars:
+            raise YamlSyntaxError(node.start_mark.line + 1, _ALIAS)
+        scalars.add(id(node))
+    return _value(node)
 
 
 def _value(node: Any) -> Any:
