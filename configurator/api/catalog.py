@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import marshmallow as ma
 from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
@@ -29,6 +30,7 @@ def _family(family: Any) -> dict:
 class Families(MethodView):
 
     @blp.response(200, FamilySchema(many=True))
+    @errors.responses(blp, 503)
     def get(self) -> list:
         """List the product families, with their module ids"""
         return [_family(f) for f in _catalog().families.values()]
@@ -38,6 +40,7 @@ class Families(MethodView):
 class Family(MethodView):
 
     @blp.response(200, FamilyDetailSchema)
+    @errors.responses(blp, 404, 503, _404="No such product family")
     def get(self, family_id: str) -> dict:
         """Fetch a product family with its modules"""
         catalog = _catalog()
@@ -51,8 +54,9 @@ class Family(MethodView):
 @blp.route("/modules")
 class Modules(MethodView):
 
-    @blp.arguments(ModuleListArgs, location="query")
+    @blp.arguments(ModuleListArgs, location="query", unknown=ma.RAISE)
     @blp.response(200, ModuleSchema(many=True))
+    @errors.responses(blp, 503)
     def get(self, args: dict) -> list:
         """List the modules, optionally of one family or kind"""
         return [m.describe() for m in _catalog().modules.values()
@@ -63,6 +67,7 @@ class Modules(MethodView):
 class Module(MethodView):
 
     @blp.response(200, ModuleSchema)
+    @errors.responses(blp, 404, 503, _404="No such module")
     def get(self, module_id: str) -> dict:
         """Fetch a module"""
         module = _catalog().modules.get(module_id)

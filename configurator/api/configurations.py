@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import marshmallow as ma
 from flask import current_app, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -11,7 +12,7 @@ from ..store import configurations as store
 from ..store import db
 from . import errors
 from .schemas import (ConfigurationCreateSchema, ConfigurationListArgs, ConfigurationPageSchema,
-                      ConfigurationSchema, ExplanationSchema, PageArgs, RevisionCreateSchema,
+                      ConfigurationSchema, ExplanationSchema, ID, PageArgs, RevisionCreateSchema,
                       RevisionPageSchema, RevisionSchema)
 
 blp = Blueprint(
@@ -22,7 +23,10 @@ blp = Blueprint(
 errors.attach(blp)
 
 INVALID = "The profile or an adjustment is invalid; `errors` names each bad field"
-UNAVAILABLE = "No usable content pack is loaded (`GET /api/v1/content` says why)"
+UNAVAILABLE = ("No usable content pack is loaded (`GET /api/v1/content` says why), or the "
+               "database is unavailable; retry after `Retry-After` seconds")
+NOT_FOUND = "No such configuration"
+REVISION_NOT_FOUND = "No such configuration or revision"
 
 
 def _content() -> Any:
@@ -32,8 +36,9 @@ def _content() -> Any:
 @blp.route("/configurations")
 class Configurations(MethodView):
 
-    @blp.arguments(ConfigurationListArgs, location="query")
+    @blp.arguments(ConfigurationListArgs, location="query", unknown=ma.RAISE)
     @blp.response(200, ConfigurationPageSchema)
+    @errors.responses(blp, 503)
     def get(self, args: dict) -> dict:
         """List configurations, newest first
 
@@ -45,8 +50,7 @@ class Configurations(MethodView):
     @blp.arguments(ConfigurationCreateSchema)
     @blp.response(201, ConfigurationSchema, headers={
         "Location": {"description": "The new configuration", "schema": {"type": "string"}}})
-    @blp.alt_response(422, description=INVALID, **errors.documented())
-    @blp.alt_response(503, description=UNAVAILABLE, **errors.documented())
+    @errors.responses(blp, *errors.BODY_ERRORS, _422=INVALID, _503=UNAVAILABLE)
     def post(self, body: dict) -> tuple:
         """Configure a profile and store it as a new configuration
 
@@ -61,20 +65,22 @@ class Configurations(MethodView):
         return result, 201, {"Location": location}
 
 
-@blp.route("/configurations/<int:configuration_id>")
+@blp.route(f"/configurations/<{ID}:configuration_id>")
 class Configuration(MethodView):
 
     @blp.response(200, ConfigurationSchema)
+    @errors.responses(blp, 404, 503, _404=NOT_FOUND)
     def get(self, configuration_id: int) -> dict:
         """Fetch a configuration: its latest revision's profile, adjustments and document"""
         return store.get_configuration(db.session(), configuration_id)
 
 
-@blp.route("/configurations/<int:configuration_id>/revisions")
+@blp.route(f"/configurations/<{ID}:configuration_id>/revisions")
 class Revisions(MethodView):
 
-    @blp.arguments(PageArgs, location="query")
+    @blp.arguments(PageArgs, location="query", unknown=ma.RAISE)
     @blp.response(200, RevisionPageSchema)
+    @errors.responses(blp, 404, 503, _404=NOT_FOUND)
     def get(self, args: dict, configuration_id: int) -> dict:
         """List a configuration's revisions, oldest (1) first, without their documents"""
         return store.list_revisions(db.session(), configuration_id, **args).as_dict()
@@ -82,8 +88,8 @@ class Revisions(MethodView):
     @blp.arguments(RevisionCreateSchema)
     @blp.response(201, RevisionSchema, headers={
         "Location": {"description": "The new revision", "schema": {"type": "string"}}})
-    @blp.alt_response(422, description=INVALID, **errors.documented())
-    @blp.alt_response(503, description=UNAVAILABLE, **errors.documented())
+    @errors.responses(blp, *errors.BODY_ERRORS, _404=NOT_FOUND, _422=INVALID,
+                      _503=UNAVAILABLE)
     def post(self, body: dict, configuration_id: int) -> tuple:
         """Re-configure with adjustments, as the next revision
 
@@ -101,19 +107,22 @@ class Revisions(MethodView):
         return result, 201, {"Location": location}
 
 
-@blp.route("/configurations/<int:configuration_id>/revisions/<int:number>")
+@blp.route(f"/configurations/<{ID}:configuration_id>/revisions/<{ID}:number>")
 class Revision(MethodView):
 
     @blp.response(200, RevisionSchema)
+    @errors.responses(blp, 404, 503, _404=REVISION_NOT_FOUND)
     def get(self, configuration_id: int, number: int) -> dict:
         """Fetch one revision with its profile, adjustments and document"""
         return store.get_revision(db.session(), configuration_id, number)
 
 
-@blp.route("/configurations/<int:configuration_id>/revisions/<int:number>/explanation")
+@blp.route(f"/configurations/<{ID}:configuration_id>/revisions/<{ID}:number>"
+           "/explanation")
 class RevisionExplanation(MethodView):
 
     @blp.response(200, ExplanationSchema)
+    @errors.responses(blp, 404, 503, _404=REVISION_NOT_FOUND)
     def get(self, configuration_id: int, number: int) -> dict:
         """Explain a revision: why each rule fired or not, and near misses
 

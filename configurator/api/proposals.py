@@ -21,7 +21,7 @@ from ..proposals import (DEFAULT_LANGUAGE, DEFAULT_TEMPLATE, ProposalInvalid, Re
 from ..store import db
 from ..store import proposals as store
 from . import errors
-from .schemas import Output, Schema
+from .schemas import ID, Output, Schema
 
 blp = Blueprint(
     "proposals", __name__, url_prefix="/api/v1",
@@ -95,26 +95,31 @@ class ProposalListSchema(Output):
     items = fields.List(fields.Nested(ProposalSchema))
 
 
+REVISION_NOT_FOUND = "No such configuration or revision"
+
+
 # --- views ------------------------------------------------------------------------------------
 
 def _content() -> Any:
     return current_app.extensions["configurator.content"]
 
 
-@blp.route("/configurations/<int:configuration_id>/revisions/<int:number>/approvals")
+@blp.route(f"/configurations/<{ID}:configuration_id>/revisions/<{ID}:number>"
+           "/approvals")
 class Approvals(MethodView):
 
     @blp.response(200, ApprovalStatusSchema)
+    @errors.responses(blp, 404, 503, _404=REVISION_NOT_FOUND)
     def get(self, configuration_id: int, number: int) -> dict:
         """What a revision requires approved, what was approved, and what is outstanding"""
         return store.approval_status(db.session(), configuration_id, number)
 
     @blp.arguments(ApprovalCreateSchema)
     @blp.response(201, ApprovalRecordSchema)
-    @blp.alt_response(409, description="That role approved this revision already",
-                      **errors.documented())
-    @blp.alt_response(422, description="The revision does not require that role",
-                      **errors.documented())
+    @errors.responses(blp, *errors.BODY_ERRORS, 503, _404=REVISION_NOT_FOUND,
+                      _409="That role approved this revision already",
+                      _422="The request does not have the documented shape, or the revision does "
+                           "not require that role; `errors` names each bad field")
     def post(self, body: dict, configuration_id: int, number: int) -> dict:
         """Approve a revision for one required role
 
@@ -128,7 +133,8 @@ class Approvals(MethodView):
         return result
 
 
-@blp.route("/configurations/<int:configuration_id>/revisions/<int:number>/proposals")
+@blp.route(f"/configurations/<{ID}:configuration_id>/revisions/<{ID}:number>"
+           "/proposals")
 class RevisionProposals(MethodView):
 
     @blp.arguments(ProposalCreateSchema)
@@ -137,11 +143,13 @@ class RevisionProposals(MethodView):
     @blp.alt_response(200, schema=ProposalSchema,
                       description="This revision was rendered with the same template, language, "
                                   "content version and approvals before: the stored proposal")
-    @blp.alt_response(413, description="Too large to render within a request",
-                      **errors.documented())
-    @blp.alt_response(422, description="No such template or language", **errors.documented())
     @blp.alt_response(500, description="The template or the renderer failed; nothing was stored",
                       **errors.documented())
+    @errors.responses(blp, *errors.BODY_ERRORS, 503, _404=REVISION_NOT_FOUND,
+                      _413="The request body, or the proposal, is too large to render within a "
+                           "request",
+                      _422="The request does not have the documented shape, or there is no such "
+                           "template or language; `errors` names each bad field")
     def post(self, body: dict, configuration_id: int, number: int) -> tuple:
         """Render a revision as a PDF proposal and store it
 
@@ -157,29 +165,32 @@ class RevisionProposals(MethodView):
         return result, 201 if created else 200, {"Location": location}
 
 
-@blp.route("/configurations/<int:configuration_id>/proposals")
+@blp.route(f"/configurations/<{ID}:configuration_id>/proposals")
 class ConfigurationProposals(MethodView):
 
     @blp.response(200, ProposalListSchema)
+    @errors.responses(blp, 404, 503, _404="No such configuration")
     def get(self, configuration_id: int) -> dict:
         """List a configuration's proposals, newest first"""
         return {"items": store.list_proposals(db.session(), configuration_id)}
 
 
-@blp.route("/proposals/<int:proposal_id>")
+@blp.route(f"/proposals/<{ID}:proposal_id>")
 class ProposalResource(MethodView):
 
     @blp.response(200, ProposalSchema)
+    @errors.responses(blp, 404, 503, _404="No such proposal")
     def get(self, proposal_id: int) -> dict:
         """Fetch a proposal's metadata: revision, template, language, draft, pages, checksum"""
         return store.get_proposal(db.session(), proposal_id)
 
 
-@blp.route("/proposals/<int:proposal_id>/pdf")
+@blp.route(f"/proposals/<{ID}:proposal_id>/pdf")
 class ProposalPdf(MethodView):
 
     @blp.response(200, {"type": "string", "format": "binary"}, content_type="application/pdf",
                   description="The PDF, as an attachment named after the customer and revision")
+    @errors.responses(blp, 404, 503, _404="No such proposal")
     def get(self, proposal_id: int) -> flask.Response:
         """Download a proposal's PDF"""
         data, name, sha256 = store.proposal_pdf(db.session(), proposal_id)

@@ -12,6 +12,10 @@ from ..content.model import BILLINGS, KINDS, STAGES
 from ..engine.adjustments import ACTIONS, MAX_ADJUSTMENTS
 from ..store.models import CUSTOMER_NAME_MAX
 
+# A database id or revision number in a URL: 1 to 2^31 - 1 (the databases' INTEGER). Anything
+# else does not match the route (404) instead of reaching the database as an integer it cannot
+# hold; the OpenAPI document states the bounds.
+ID = "int(min=1, max=2147483647)"
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
 STATUSES = ("ok", "approval_required", "conflict")
@@ -19,7 +23,8 @@ STATUSES = ("ok", "approval_required", "conflict")
 
 class Schema(ma.Schema):
     """Base schema of what clients send: a field the API does not know is an error, never
-    silently dropped."""
+    silently dropped. (Query arguments too: their views pass `unknown=ma.RAISE`, since webargs
+    would otherwise drop unknown query parameters.)"""
 
     class Meta:
         unknown = ma.RAISE
@@ -28,6 +33,9 @@ class Schema(ma.Schema):
 class Output(ma.Schema):
     """Base schema of what the API returns. Responses may gain fields in later versions, so the
     OpenAPI document does not forbid additional properties."""
+
+    class Meta:
+        unknown = ma.INCLUDE    # documented as `additionalProperties: true`
 
 
 class Document(fields.Dict):
@@ -175,7 +183,9 @@ class PageArgs(Schema):
 
 
 class ConfigurationListArgs(PageArgs):
-    customer = fields.String(validate=validate.Length(min=1, max=CUSTOMER_NAME_MAX),
+    customer = fields.String(validate=[validate.Length(min=1, max=CUSTOMER_NAME_MAX),
+                                       validate.Regexp(r"^[^\x00]*$", error="must not contain "
+                                                                           "NUL characters")],
                              metadata={"description": "Only customers whose name contains this "
                                                       "text (case-insensitive)"})
 
@@ -325,6 +335,8 @@ class ConfigurationDocumentSchema(Output):
 
     status = fields.String(validate=validate.OneOf(STATUSES))
     content_version = fields.String()
+    as_of = fields.Date(metadata={"description": "The day the configuration was computed for, "
+                                                "which decides the rules in effect"})
     derived = fields.Dict(metadata={"description": "Facts set by `derive` actions"})
     lines = fields.List(fields.Nested(LineSchema))
     recommendations = fields.List(fields.Nested(RecommendationSchema))

@@ -26,6 +26,7 @@ def _content() -> Any:
 class ProfileDeclaration(MethodView):
 
     @blp.response(200, ProfileDeclarationSchema)
+    @errors.responses(blp, 503)
     def get(self) -> dict:
         """Read the profile declaration: the fields a profile has, their types and vocabularies"""
         pack = _content().pack
@@ -49,6 +50,8 @@ class ContentStatus(MethodView):
 class ContentReload(MethodView):
 
     @blp.response(200, ContentStatusSchema)
+    @errors.responses(blp, 415, _415="A request body was sent that is not "
+                                          "`application/json` (none is needed)")
     def post(self) -> dict:
         """Reload the content pack from disk now
 
