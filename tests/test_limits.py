@@ -188,9 +188,10 @@ def test_a_render_that_runs_too_long_is_stopped_and_reported_leaving_everything_
     response = client.post(f"/api/v1/configurations/{configuration['id']}/revisions/1/proposals",
                            json={})
     body = assert_problem(response, 500)
-    assert "nothing was stored" in body["detail"]
+    assert body["type"].endswith("proposal-render-timeout")
+    assert "took longer than 0.5 s" in body["detail"] and "nothing was stored" in body["detail"]
     assert "Traceback" not in response.get_data(as_text=True)
-    assert any("took longer than 0.5 s and was stopped" in r.getMessage()
+    assert any("stopped after 0.5 s" in r.getMessage()
                for r in caplog.records), caplog.text
     listed = client.get(f"/api/v1/configurations/{configuration['id']}/proposals").get_json()
     assert listed["items"] == []
@@ -242,3 +243,11 @@ def test_the_child_process_renders_the_same_pdf_as_the_request_would(content, ex
 def test_the_render_time_limit_is_configured():
     assert load_config(environ={})["PROPOSAL_RENDER_TIMEOUT"] == 60.0
     assert render_timeout() == 0.0          # outside the app (CLI, tests): no limit
+
+
+def test_json_nested_thousands_deep_is_a_400_not_a_crash(client):
+    body = "[" * 100_000 + "]" * 100_000
+    response = client.post("/api/v1/configurations", data=body,
+                           content_type="application/json")
+    problem = assert_problem(response, 400)
+    assert problem["type"].endswith("malformed-json") and "nested" in problem["detail"]

@@ -808,3 +808,12 @@ def test_a_form_posted_after_the_session_ended_leads_back_to_its_page_after_sign
     outside = client.post("/customers/new", headers={"Referer": "https://evil.example/x"})
     assert next_of(outside.location) is None
     assert next_of(client.get("/customers?q=a").location) == ["/customers?q=a"]
+
+
+def test_ids_beyond_the_database_integer_are_404_pages(client, app):
+    sign_in(client, app, "admin")
+    for url in ("/configurations/99999999999999999999", "/customers/99999999999999999999",
+                "/configurations/0"):
+        response = client.get(url)
+        assert response.status_code == 404, url
+        assert "Traceback" not in text(response)

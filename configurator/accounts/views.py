@@ -101,7 +101,7 @@ def create_user():
     return redirect(url_for("accounts.users"))
 
 
-@bp.post("/admin/users/<int:user_id>/active")
+@bp.post("/admin/users/<int(min=1, max=2147483647):user_id>/active")
 @require("users")
 def set_active(user_id: int):
     active = request.form.get("active") == "true"
@@ -119,7 +119,7 @@ def set_active(user_id: int):
     return redirect(url_for("accounts.users"))
 
 
-@bp.post("/admin/users/<int:user_id>/role")
+@bp.post("/admin/users/<int(min=1, max=2147483647):user_id>/role")
 @require("users")
 def set_role(user_id: int):
     if user_id == current_user.id:
@@ -138,7 +138,7 @@ def set_role(user_id: int):
     return redirect(url_for("accounts.users"))
 
 
-@bp.post("/admin/users/<int:user_id>/password")
+@bp.post("/admin/users/<int(min=1, max=2147483647):user_id>/password")
 @require("users")
 def reset_password(user_id: int):
     password = services.generate_password()

@@ -67,9 +67,11 @@ DESCRIPTIONS = {
     415: "The request body is not `application/json`",
     422: "The request does not have the documented shape; `errors` names each bad field",
     503: "The database or the content pack is unavailable; retry after `Retry-After` seconds",
+    507: "The database has no space left; nothing was stored; retry after `Retry-After` seconds",
 }
-# The answers an operation that takes a JSON body can give on top of its own.
-BODY_ERRORS = (400, 413, 415, 422)
+# The answers an operation that takes a JSON body (they all store something) can give on top of
+# its own.
+BODY_ERRORS = (400, 413, 415, 422, 507)
 
 
 def responses(blueprint: Any, *statuses: int, **descriptions: str) -> Any:
@@ -165,7 +167,13 @@ def require_json() -> flask.Response | None:
                                         "application/json"]})
     if request.method in BODY_METHODS and has_body:
         # malformed JSON gives None here, and the argument parser's 400 later
-        bad = unstorable_text(request.get_json(silent=True))
+        try:
+            parsed = request.get_json(silent=True)
+        except RecursionError:  # the JSON parser gives up on nesting thousands deep
+            return problem(400, "The request body is nested too deeply to be a profile.",
+                           kind="malformed-json",
+                           errors={"body": ["arrays or objects nested thousands deep"]})
+        bad = unstorable_text(parsed)
         if bad:
             return problem(422, "Text in the request holds a character that cannot be stored "
                                 "(NUL, or half of a UTF-16 surrogate pair); see `errors`.",

@@ -18,6 +18,7 @@ from marshmallow import fields, validate
 
 from ..proposals import (DEFAULT_LANGUAGE, DEFAULT_TEMPLATE, ProposalInvalid, RenderFailed,
                          TemplateBroken)
+from ..proposals.render import RenderTimeout
 from ..store import db
 from ..store import proposals as store
 from . import errors
@@ -197,7 +198,6 @@ class ProposalPdf(MethodView):
         response = current_app.response_class(data, mimetype="application/pdf")
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
         response.headers["ETag"] = f'"{sha256}"'
-        response.headers["Cache-Control"] = "private, max-age=0"
         return response
 
 
@@ -232,6 +232,13 @@ def _template_broken(exc: TemplateBroken) -> flask.Response:
     return errors.problem(500, f"The proposal template is broken: {exc.file}: {exc.message}. "
                                "Nothing was stored.", kind="proposal-template-broken",
                           file=exc.file, hint=exc.hint)
+
+
+@blp.errorhandler(RenderTimeout)
+def _render_timeout(exc: RenderTimeout) -> flask.Response:
+    current_app.logger.error("proposal rendering stopped after %g s", exc.seconds)
+    return errors.problem(500, f"Rendering the PDF took longer than {exc.seconds:g} s and was "
+                               "stopped; nothing was stored.", kind="proposal-render-timeout")
 
 
 @blp.errorhandler(RenderFailed)

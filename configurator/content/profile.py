@@ -121,7 +121,10 @@ def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     if isinstance(messages, dict):
         for key, value in messages.items():
-            path = f"{prefix}.{key}" if prefix else str(key)
+            if key == "_schema":   # marshmallow's name for "this object as a whole"
+                path = prefix or "_profile"
+            else:
+                path = f"{prefix}.{key}" if prefix else str(key)
             if isinstance(value, list) and all(isinstance(v, str) for v in value):
                 out[path] = list(value)
             else:
@@ -163,8 +166,9 @@ def _ma_field(spec: FieldSpec) -> ma.fields.Field:
     rng = validate.Range(min=spec.min, max=spec.max) if (spec.min, spec.max) != (None, None) else None
     if spec.type == "string":
         # an empty optional text counts as not given; a required one must not be empty
-        return ma.fields.String(validate=validate.Length(min=1 if spec.required else 0,
-                                                         max=spec.max_length), **kwargs)
+        return ma.fields.String(validate=[validate.Length(min=1 if spec.required else 0,
+                                                          max=spec.max_length), _storable],
+                                **kwargs)
     if spec.type == "enum":
         return ma.fields.String(validate=validate.OneOf(spec.values), **kwargs)
     if spec.type == "integer":
@@ -190,6 +194,14 @@ class FourDecimals(ma.fields.Float):
     def _deserialize(self, value, attr, data, **kwargs):
         number = super()._deserialize(value, attr, data, **kwargs)
         return round(number, 4) if number is not None else None
+
+
+def _storable(text: str) -> None:
+    """No NUL (PostgreSQL text cannot hold it) and no half of a UTF-16 surrogate pair (not
+    encodable as UTF-8): JSON can carry both as escapes, no database or PDF can keep them."""
+    if any(ch == "\0" or "\ud800" <= ch <= "\udfff" for ch in text):
+        raise ma.ValidationError("Holds a character that cannot be stored (NUL, or half of a "
+                                 "UTF-16 surrogate pair).")
 
 
 def _finite(rng: validate.Range | None) -> list:

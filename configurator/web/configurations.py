@@ -94,7 +94,7 @@ def _proposals_of(configuration_id: int, number: int) -> Any:
     return proposals_of_revision(configuration_id, number)
 
 
-@bp.get("/configurations/<int:configuration_id>")
+@bp.get("/configurations/<int(min=1, max=2147483647):configuration_id>")
 @require("customers")
 def configuration(configuration_id: int):
     number = request.args.get("revision", type=int)
@@ -168,7 +168,7 @@ def _status_words(status: str) -> str:
             "conflict": "in conflict"}.get(status, status)
 
 
-@bp.post("/configurations/<int:configuration_id>/adjust")
+@bp.post("/configurations/<int(min=1, max=2147483647):configuration_id>/adjust")
 @require("customers")
 def adjust(configuration_id: int):
     session = db.session()
@@ -186,7 +186,7 @@ def adjust(configuration_id: int):
     return _new_revision(configuration_id, adjustments, done, key)
 
 
-@bp.post("/configurations/<int:configuration_id>/withdraw")
+@bp.post("/configurations/<int(min=1, max=2147483647):configuration_id>/withdraw")
 @require("customers")
 def withdraw(configuration_id: int):
     session = db.session()
@@ -205,7 +205,7 @@ def withdraw(configuration_id: int):
     return _new_revision(configuration_id, adjustments, done)
 
 
-@bp.post("/configurations/<int:configuration_id>/revisions/<int:number>/approve")
+@bp.post("/configurations/<int(min=1, max=2147483647):configuration_id>/revisions/<int(min=1, max=2147483647):number>/approve")
 @require("approve")
 def approve(configuration_id: int, number: int):
     """Record the signed-in user's approval of revision `number` for one required role."""
@@ -227,7 +227,7 @@ def approve(configuration_id: int, number: int):
                             revision=number))
 
 
-@bp.post("/configurations/<int:configuration_id>/reconfigure")
+@bp.post("/configurations/<int(min=1, max=2147483647):configuration_id>/reconfigure")
 @require("customers")
 def reconfigure(configuration_id: int):
     """A new revision from the customer's current profile, keeping the adjustments."""
@@ -249,7 +249,7 @@ def reconfigure(configuration_id: int):
         return redirect(url_for("web.edit_profile", customer_id=customer["id"]))
 
 
-@bp.get("/configurations/<int:configuration_id>/history")
+@bp.get("/configurations/<int(min=1, max=2147483647):configuration_id>/history")
 @require("customers")
 def history(configuration_id: int):
     session = db.session()
@@ -266,7 +266,7 @@ def history(configuration_id: int):
                            authors=authors)
 
 
-@bp.get("/configurations/<int:configuration_id>/diff")
+@bp.get("/configurations/<int(min=1, max=2147483647):configuration_id>/diff")
 @require("customers")
 def diff(configuration_id: int):
     session = db.session()
