@@ -21,12 +21,12 @@ Conditions mix equality, `in`, ranges, `ne`, `not_in`, `contains`/`contains_any`
 nested scores, `exists`, `matches`, `any`, `not`, derived and cross-stage solution facts, a few
 draft rules and rules with effective dates. Every stage stays inside what durable-rules takes and
 `configurator check` enforces: at most 4,000 rules per stage, 60 tests other than equality per
-fact per stage, 500 distinct equality values per fact per stage, 250 identical conditions; rules
-never contradict themselves (lint would refuse the pack). It also stays inside a limit `check`
-does not know yet (the trial run finds it, as a hang): durable-rules builds a tree of tests in
-condition order and hangs creating a ruleset when one test (or the root) has more than 512
-different tests after it, so every rule starts with an equality from a bounded set of
-segment-like facts, and no first test is shared by more than about 300 rules.
+fact per stage, 500 distinct equality values per fact per stage, 250 identical conditions, and
+500 different tests after one test (or as first tests) across fields: durable-rules builds a
+tree of tests in condition order and hangs creating a ruleset when one test (or the root) has
+more than 512 different tests after it, so every rule starts with an equality from a bounded set
+of segment-like facts, and no first test is shared by more than about 300 rules; rules never
+contradict themselves (lint would refuse the pack).
 
 Larger packs are more specific, as real ones are: a rule of a 10,000-rule pack tests more
 equalities than one of a 100-rule pack, so a profile fires tens of rules, not thousands.

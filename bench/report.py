@@ -227,7 +227,9 @@ def render(r: dict) -> str:
                 "median of the repeated renders).", "",
                 "| case | pages | warm | pages/s | CPU | cold | peak memory (before) |",
                 "|---|---|---|---|---|---|---|"]
-        for key in ("typical-en", "large-en"):
+        for key in ("typical-en", "kestrel-en", "large-en"):
+            if key not in pdf:
+                continue
             p = pdf[key]
             out.append(f"| {p['label']} | {p['pages']} | {p['warm_median_s']} s | {p['pages_per_s']} | "
                        f"{p['cpu_median_s']} s | {p['cold_s']} s | {p['peak_rss_mb']} MB ({p['rss_before_mb']} MB) |")
@@ -241,41 +243,66 @@ def render(r: dict) -> str:
 
 LIMITS = """## What limits the figures
 
-- **durable-rules builds fresh state for every evaluation.** Each evaluation runs on a new
-  session, and durable-rules allocates and zeroes about 8 KB per rule for it (two 512-entry frame
-  indexes per rule node), then frees it when the state is deleted. At 10,000 rules that is about
-  80 MB written per configuration: most of the 10,000-rule time, and the reason the cost grows
-  with the number of rules rather than with the number that fire. Reusing sessions would remove
-  it (retracting the facts instead), but the service deletes the state of every evaluation so
-  that no configuration can see another's, and so that memory stays flat; that is kept.
-- **The pipeline's own Python work is larger than durable-rules' work on the demo pack.** With
-  127 rules durable-rules needs well under a millisecond; the pipeline applies about 35 actions
-  (texts, quantity expressions, derived facts), rebuilds the solution with `Decimal` pricing after
-  the stages that changed it, builds the document, and marshmallow validates the profile. Each
-  is now done once where it used to be done per activation (see below), but in CPython they
-  still add up to more than half of durable's time.
+- **durable-rules builds fresh state for every evaluation.** Each evaluation runs on new
+  sessions, and durable-rules allocates and clears, per session, a message pool of about 150 KB
+  and about 8 KB for every rule of the ruleset (two 512-entry frame indexes per rule), whether
+  the rule can match or not; deleting the state frees it all. The service keeps deleting the
+  state of every evaluation (no configuration can see another's; memory stays flat), so two
+  things were changed around it (see below): glibc's malloc now reuses those blocks instead of
+  mapping fresh, zeroed pages for each session, and a stage of 300 rules or more is split so
+  that a configuration pays the state only of the rules whose first test can hold.
+- **The demo pack's overhead target is out of reach in CPython.** With 127 rules durable-rules
+  needs a few hundred microseconds per configuration; profile validation with marshmallow
+  alone costs about as much as that half allows (see "Where a demo configuration's time goes"),
+  before any action runs. The pipeline applies about 35 actions (texts, quantity expressions,
+  derived facts), prices the solution in `Decimal` after the stages that changed it, and builds
+  the document; counted in instructions (valgrind), durable-rules is about a third of a demo
+  configuration and the Python around it two thirds, so "under half" would need the Python part
+  cut to a sixth of what it is.
 - **HTTP is bound by the web and database layers, not the engine.** A configure-and-save request
   spends a few milliseconds configuring; the rest is Flask and flask-smorest (request and response
-  schemas), SQLAlchemy's ORM (customer lookup, three inserts) and the SQLite commit. On 2 cores
-  shared by 2 workers and wrk, concurrency 16 queues requests: p99 follows throughput (Little's
-  law: 16 / requests per second is the mean wait). The health endpoint is not free either (it
-  asks Alembic for the database's migration on every call).
+  schemas), the API-key check and rate limit (Flask-Limiter), SQLAlchemy's ORM (customer lookup,
+  content version lookup, three inserts) and the SQLite commit. On 2 cores shared by 2 workers
+  and wrk, concurrency 16 queues requests: p99 follows throughput (Little's law: 16 / requests
+  per second is the mean wait), so p99 < 50 ms at c16 needs more than 320 configure-and-save
+  requests/s, more than these 2 cores give at 4-8 ms of CPU per request. The health endpoint
+  asks Alembic for the database's migration on every call.
 - **The machine.** Wall-clock p99 moves with the neighbours' load (see the fixed loop's p99 in
   the same run); CPU-time p99 shows what the code itself does.
-- **PDF**: WeasyPrint's layout (issue 3's figures).
+- **PDF**: WeasyPrint's layout and drawing (CSS parsing and styles about a fifth, layout half,
+  drawing a quarter); a render costs about 0.15-0.2 s per page plus a fixed part.
 
 ## What was changed to get here
 
+- **Large stages are split** (`pipeline.Partitions`, from 300 rules a stage): rules whose
+  condition begins with an equality (or `in`) on a text fact that cannot change during the
+  stage (profile, solution, or a derived fact no rule of the stage derives) are grouped by that
+  first test into rulesets of their own (rare first tests on the same field share one); the rest
+  form one ruleset that always runs. A configuration looks the facts up in an index, runs only
+  the rulesets whose first test may hold, each with a world fact of just the facts its rules
+  compare, and `DurableEngine.evaluate_merged` fires the rules that hold in any of them in the
+  stage's single firing order, re-asserting each world after a derived fact changed. The same
+  documents as one ruleset per stage and as the reference engine (tests/test_engine_partitions.py).
+- **malloc tuning** (`durable_adapter`, glibc only; `CONFIGURATOR_MALLOC_TUNING=0` turns it
+  off): mmap threshold 32 MB, trim threshold 128 MB, so durable-rules' per-session blocks are
+  reused from the heap; set-up and deletion of a session cost 5-10x less.
+- No cyclic garbage collection while a pack is compiled (hundreds of thousands of live objects
+  were walked again and again); per-rule compared facts are computed once per compile.
+- World facts are written from per-path JSON fragments cached for the configuration (profile),
+  the stage (solution) or until a derived fact changes, and a part's world is only rebuilt when
+  a derived fact it compares changed.
 - The world fact of a stage carries only the derived and solution facts that stage's rules
-  compare (and the profile facts any stage compares, serialised once per configuration), and is
-  built as JSON text from cached parts; a derived fact that no rule of the stage compares (or a
-  value that did not change) no longer retracts and re-asserts the world, which also spares
-  durable-rules re-activating every rule that already fired.
-- The solution is rebuilt at a stage's end only when the stage asked for something (approvals
-  alone update the solution facts); catalog exclusions are checked among the modules that have
-  any.
+  compare; a derived fact that no rule of the stage compares (or a value that did not change) no
+  longer retracts and re-asserts the world.
+- The solution is rebuilt at a stage's end only when the stage asked for something; a line's
+  document uses the catalog's prices formatted once per catalog.
 - YAML: libyaml composes the node tree and the values are resolved with ruamel.yaml's own
-  YAML 1.2 rules, with ruamel's round-trip reader kept for everything unusual (syntax errors, tags,
-  merge keys, directives, duplicate keys); parsed files are kept with their text, so a reload
-  parses only changed files. Same values and line numbers (figures above).
-- Compiling a stage no longer walks every expression twice."""
+  YAML 1.2 rules, with ruamel's round-trip reader kept for everything unusual; parsed files are
+  kept with their text, so a reload parses only changed files.
+- PDF: the typical proposal is the demo's median customer (13 lines, 8 pages), the largest demo
+  account (Kestrel, 21 lines) is measured beside it; the template is denser (margins, type
+  size, spacing, benefits on one line) and sets "Why this fits you" and the rules that made the
+  difference two to a row (tables: CSS columns cost WeasyPrint a layout pass per balancing
+  attempt). Kestrel went from 13 pages to 10.
+- `check` refuses what would hang durable-rules' `create_ruleset`: more than 500 different tests
+  after one test or as first tests of a stage, across fields (the engine hangs at 513)."""

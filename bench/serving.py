@@ -34,17 +34,33 @@ SETTINGS = {
 
 LUA = """
 local bodies = {}
+local headers = {["Content-Type"] = "application/json"}
 local i = 0
 init = function(args)
   local f = assert(io.open(args[1], "r"))
   for line in f:lines() do bodies[#bodies + 1] = line end
   f:close()
+  if args[2] then headers["Authorization"] = "Bearer " .. args[2] end
 end
 request = function()
   i = i % #bodies + 1
-  return wrk.format("POST", "/api/v1/configurations", {["Content-Type"] = "application/json"}, bodies[i])
+  return wrk.format("POST", "/api/v1/configurations", headers, bodies[i])
 end
 """
+
+
+def _api_key(env: dict) -> str | None:
+    """A `configure` key for the benchmark (every API call but /health needs one), made with
+    the CLI in the server's database, with a rate limit no benchmark reaches."""
+    done = subprocess.run([sys.executable, "-m", "configurator.cli", "apikey", "create",
+                           "--name", "bench", "--scope", "configure",
+                           "--rate-limit", "100000000/minute"],
+                          cwd=REPO, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        if "No such command" in done.stderr:     # a version without API keys
+            return None
+        raise RuntimeError(f"configurator apikey create failed: {done.stderr.strip()[-500:]}")
+    return done.stdout.strip().splitlines()[-1]
 
 
 def _free_port() -> int:
@@ -77,14 +93,15 @@ def _wait(url: str, timeout: float = 90) -> None:
     raise RuntimeError(f"the server did not answer {url} within {timeout} s")
 
 
-def _wrk(url: str, connections: int, seconds: int, script: Path | None, bodies: Path | None) -> dict:
+def _wrk(url: str, connections: int, seconds: int, script: Path | None, bodies: Path | None,
+         key: str | None = None) -> dict:
     cmd = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency",
            "--timeout", "10s"]
     if script:
         cmd += ["-s", str(script)]
     cmd.append(url)
     if bodies:
-        cmd += ["--", str(bodies)]
+        cmd += ["--", str(bodies)] + ([key] if key else [])
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p99 = _ms(re.search(r"\s99%\s+([\d.]+\w+)", out).group(1))
@@ -121,13 +138,17 @@ def measure(settings: list[str], seconds: int, concurrencies: list[int]) -> list
                                       start_new_session=True)
             base = f"http://127.0.0.1:{port}"
             try:
-                _wait(base + "/api/v1/health")
+                _wait(base + "/api/v1/health")          # the server has migrated the database
+                key = _api_key(env)
                 _wrk(base + "/api/v1/health", 4, 2, None, None)                    # warm up
-                _wrk(base + "/api/v1/configurations", 4, 2, script, bodies)
+                warm = _wrk(base + "/api/v1/configurations", 4, 2, script, bodies, key)
+                if warm["requests"] and warm["errors"] == warm["requests"]:
+                    raise RuntimeError("every configure request failed (API key?); see the "
+                                       f"server log {Path(tmp) / (name + '.log')}")
                 for connections in concurrencies:
                     trivial = _wrk(base + "/api/v1/health", connections, seconds, None, None)
                     configure = _wrk(base + "/api/v1/configurations", connections, seconds,
-                                     script, bodies)
+                                     script, bodies, key)
                     row = {"setting": name, "label": SETTINGS[name]["label"],
                            "connections": connections, "trivial": trivial, "configure": configure,
                            "ratio": configure["rps"] / trivial["rps"] if trivial["rps"] else 0}
@@ -171,6 +192,15 @@ def cached_rulesets() -> dict:
             from configurator.store import migrate
             migrate.upgrade(app.config["DATABASE_URL"])
             client = app.test_client()
+            try:
+                from configurator.accounts import apikeys
+                with app.extensions["configurator.db"].sessions() as session:
+                    _, key = apikeys.create(session, "bench", ["configure"],
+                                            rate_limit="100000000/minute")
+                    session.commit()
+                client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {key}"
+            except ImportError:          # a version without API keys
+                pass
             statuses = []
             for i in range(200):
                 test = content.pack.tests[i % len(content.pack.tests)]

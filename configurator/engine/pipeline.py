@@ -11,12 +11,13 @@ import contextlib
 import copy
 import dataclasses
 import datetime as dt
+import functools
+import gc
 import json
 import math
-import re
 import threading
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 
 from ..content.expressions import Expression, ExpressionError, MissingFact, lookup, to_quantity
 from ..content.model import STAGES, Action, ContentPack, Rule, Template
@@ -24,8 +25,7 @@ from ..content.problems import ContentError, Problem
 from ..pricing.money import number
 from . import solution as sol
 from .adjustments import MAX_QUANTITY, Adjustment
-from .compile import FlagRegistry, NotCompilable, compile_condition, limit_problems
-from .compile import tests_of as _tests
+from .compile import FlagRegistry, NotCompilable, _comparisons, compile_condition, limit_problems
 from .durable_adapter import DurableEngine
 
 MAX_WORLD_PROPERTIES = 240
@@ -40,9 +40,29 @@ def shared_engine() -> DurableEngine:
     return _shared_engine
 
 
+@contextlib.contextmanager
+def gc_paused():
+    """No cyclic garbage collection while a pack is compiled: compiling makes hundreds of
+    thousands of small objects that all stay alive, and each collection would walk them all
+    again (measured: a third to half of a 10,000-rule compile). Nested use is fine."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def compile_pack(pack: ContentPack, include_drafts: bool = True
                  ) -> tuple[dict[str, dict[str, dict]], FlagRegistry, list[Problem]]:
     """Durable rule definitions per stage, and every problem durable-rules would have with them."""
+    with gc_paused():
+        return _compile_pack(pack, include_drafts)
+
+
+def _compile_pack(pack: ContentPack, include_drafts: bool
+                  ) -> tuple[dict[str, dict[str, dict]], FlagRegistry, list[Problem]]:
     flags = FlagRegistry()
     stages: dict[str, dict[str, dict]] = {}
     problems: list[Problem] = []
@@ -58,7 +78,8 @@ def compile_pack(pack: ContentPack, include_drafts: bool = True
                 continue
             # durable runs lower `pri` first: the firing order becomes the priority
             compiled[rule.id] = {"all": [{"m": expression}], "pri": position}
-        problems += limit_problems(stage, rules, {k: v["all"][0]["m"] for k, v in compiled.items()})
+        problems += limit_problems(stage, rules, {k: v["all"][0]["m"] for k, v in compiled.items()},
+                                   flags)
         stages[stage] = compiled
     count = _leaf_count(pack.profile.fields) + len(flags.flags) + 40
     if count > MAX_WORLD_PROPERTIES:
@@ -77,11 +98,17 @@ class Pipeline:
     """A content pack compiled for the rules engine; `configure` runs one profile through it.
 
     Production pipelines leave out `draft: true` rules; the ones behind `test`, `explain` and
-    `impact` take them in (include_drafts=True).
+    `impact` take them in (include_drafts=True). A stage of `split_from` rules or more
+    (default PARTITION_MIN_RULES; 0: never) is split into several rulesets (see Partitions).
     """
 
     def __init__(self, pack: ContentPack, engine: DurableEngine | None = None,
-                 include_drafts: bool = False):
+                 include_drafts: bool = False, split_from: int | None = None):
+        with gc_paused():
+            self._build(pack, engine, include_drafts, split_from)
+
+    def _build(self, pack: ContentPack, engine: DurableEngine | None, include_drafts: bool,
+               split_from: int | None) -> None:
         self.pack = pack
         self.engine = engine or shared_engine()
         self.include_drafts = include_drafts
@@ -91,7 +118,9 @@ class Pipeline:
         self.rules = {rule.id: rule for rule in pack.rules if include_drafts or not rule.draft}
         self.order = {module: i for i, module in enumerate(
             m for family in pack.catalog.families.values() for m in family.modules)}
-        self.plans = {stage: StagePlan(stage, [self.rules[r] for r in compiled], compiled, self.flags)
+        attributes = {stage: attributes_of(compiled) for stage, compiled in stages.items()}
+        self.plans = {stage: StagePlan(stage, [self.rules[r] for r in compiled], compiled, self.flags,
+                                       attributes=attributes[stage])
                       for stage, compiled in stages.items()}
         # The world fact carries only the facts some condition compares: durable-rules
         # serialises it on every activation, so a smaller fact is a faster evaluation.
@@ -100,18 +129,40 @@ class Pipeline:
         # the profile is the same in every stage: one projection of what any stage compares
         self.profile_paths = sorted({item for plan in self.plans.values()
                                      for item in plan.paths["profile"]})
+        self.profile_shape = _Shape([path for path, _ in self.profile_paths])
         self._rulesets: dict[str, str] = {}
+        self._partitions: dict[str, Partitions] = {}
+        self._registered: list[str] = []     # every ruleset this pipeline made, to free them
         self._users = 0                      # evaluations running on this pipeline
         self._users_lock = threading.Lock()
         self._closing = False
         try:
             for stage, compiled in stages.items():
-                if compiled:
-                    self._rulesets[stage] = self.engine.register(
+                if not compiled:
+                    continue
+                split = None
+                if split_from is None:
+                    split_from = PARTITION_MIN_RULES
+                if hasattr(self.engine, "evaluate_merged") and split_from and \
+                        len(compiled) >= split_from:
+                    split = Partitions.plan(stage, self.plans[stage].rules, compiled, self.flags,
+                                            attributes[stage])
+                if split is None:
+                    self._rulesets[stage] = self._register(
                         f"{stage}-{pack.version}", compiled, self.plans[stage].rules)
+                    continue
+                for i, part in enumerate(split.parts):
+                    part.ruleset = self._register(f"{stage}-{pack.version}-{i}", part.compiled,
+                                                  part.plan.rules)
+                self._partitions[stage] = split
         except Exception:
             self.close()
             raise
+
+    def _register(self, name: str, compiled: dict[str, dict], rules: Any = ()) -> str:
+        ruleset = self.engine.register(name, compiled, rules)
+        self._registered.append(ruleset)
+        return ruleset
 
     def close(self) -> None:
         """Free the engine's rulesets, once no evaluation is using them any more."""
@@ -122,14 +173,16 @@ class Pipeline:
         self._free()
 
     def _free(self) -> None:
-        for name in self._rulesets.values():
+        for name in self._registered:
             self.engine.unregister(name)
+        self._registered.clear()
         self._rulesets.clear()
+        self._partitions.clear()
 
     @contextlib.contextmanager
     def _in_use(self):
         with self._users_lock:
-            if self._closing and not self._users and not self._rulesets:
+            if self._closing and not self._users and not self._registered:
                 raise ContentError([Problem("rules/", None, "this content was replaced; "
                                             "configure again")])
             self._users += 1
@@ -165,7 +218,15 @@ class Pipeline:
             if stage in self._rulesets:
                 run.begin_stage(self.plans[stage], wants_world)
                 self.engine.evaluate(self._rulesets[stage], run.world(), run.fire, run.facts)
-            run.seen[stage]["derived"] = _copy(run.derived)
+            elif stage in self._partitions:
+                split = self._partitions[stage]
+                run.begin_stage(self.plans[stage], partitioned=True)
+                parts = split.chosen(run.value)
+                if parts:
+                    self.engine.evaluate_merged(
+                        [(part.ruleset, functools.partial(run.world_for, part.plan)) for part in parts],
+                        run.fire, split.order)
+            run.seen[stage]["derived"] = dict(run.derived)   # values are private copies (derive)
             run.end_stage()
 
 
@@ -174,22 +235,168 @@ class StagePlan:
     solution facts (and the profile facts any stage compares), so durable-rules reads less, and
     a derived fact no rule of the stage compares is no reason to assert the world again."""
 
-    def __init__(self, stage: str, rules: list[Rule], compiled: dict[str, dict], flags: FlagRegistry):
+    def __init__(self, stage: str, rules: list[Rule], compiled: dict[str, dict], flags: FlagRegistry,
+                 own_profile: bool = False, attributes: dict[str, frozenset] | None = None):
         self.stage = stage
         self.rules = rules
-        paths = sorted({t.path for rule in rules for t in _tests(rule.when) if t.op != "exists"})
+        # own_profile: the world carries only the profile facts these rules compare (a part of a
+        # split stage); otherwise those any stage compares, serialised once per configuration
+        self.own_profile = own_profile
+        if attributes is None:
+            attributes = attributes_of(compiled)
+        compared = set().union(*(attributes[rule_id] for rule_id in compiled))
+        paths = sorted(a for a in compared if a != "t" and not a.startswith("has."))
         self.paths: dict[str, list[tuple[str, tuple[str, ...]]]] = {
             ns: [(p, tuple(p.split(".")[1:])) for p in paths if p.startswith(ns + ".")]
             for ns in ("profile", "derived", "solution")}
+        self.shapes = {ns: _Shape([p for p, _ in items]) for ns, items in self.paths.items()}
         by_flag = {flag: path for path, flag in flags.flags.items()}
-        used = sorted(set(_FLAG.findall(_dumps([e["all"][0]["m"] for e in compiled.values()]))))
+        used = sorted(a[4:] for a in compared if a.startswith("has."))
         self.flags: dict[str, list[tuple[str, str]]] = {ns: [] for ns in ("profile", "derived", "solution")}
         for flag in used:
             path = by_flag[flag]
             self.flags[path.split(".")[0]].append((path, flag))
+        # what a change of the derived facts can change in this plan's world fact
+        self.derived_paths = tuple(sorted({p for p, _ in self.paths["derived"]} |
+                                          {p for p, _ in self.flags["derived"]}))
 
 
-_FLAG = re.compile(r'"has\.(f\d+)"')   # a "has a value" flag in a compiled expression
+def attributes_of(compiled: dict[str, dict]) -> dict[str, frozenset]:
+    """The facts (and "has" flags) each compiled rule compares."""
+    return {rule_id: frozenset(a for a, _, _ in _comparisons(definition["all"][0]["m"]))
+            for rule_id, definition in compiled.items()}
+
+
+
+# A stage with this many rules is split (see Partitions).
+PARTITION_MIN_RULES = 300
+LEAD_ALONE = 12          # the rules of a lead this common get a ruleset of their own
+BIN_RULES = 24           # rarer leads share rulesets of about this many rules
+
+
+@dataclasses.dataclass
+class Part:
+    """Some of a split stage's rules, in a ruleset of their own."""
+    compiled: dict[str, dict]
+    plan: StagePlan
+    leads: frozenset[int]         # evaluated when one of these leads holds
+    always: bool = False          # ... or always: rules without a lead that stays put
+    ruleset: str = ""
+
+
+class Partitions:
+    """A large stage split by its rules' first tests, so that an evaluation pays durable-rules'
+    per-session state (about 8 KB per rule, allocated and cleared for every rule of a ruleset
+    on each new session) only for rules that can fire.
+
+    A rule whose condition begins with an equality (or an `in`) on a text fact that cannot
+    change while the stage runs (a profile fact, a solution fact, a derived fact that no rule
+    of this stage derives) goes with the other rules beginning with that same test, its lead;
+    rare leads on the same field share a part (they exclude each other), the other rules form
+    one part that always runs. An evaluation looks up which leads hold (the fact's value in an
+    index; any value that is not text counts as "may hold"), then runs those parts as one stage:
+    `DurableEngine.evaluate_merged` fires the rules that hold in any of them in the stage's one
+    firing order and re-asserts each part's world after a fact changed. A rule whose lead does
+    not hold cannot fire, and its condition is still tested in full by durable-rules where its
+    part runs, so the result is the one of a single ruleset. Each part's world fact carries
+    only the facts its own rules compare.
+    """
+
+    def __init__(self, index: dict[str, dict[str, set[int]]], parts: list[Part],
+                 order: dict[str, int]):
+        self.index, self.parts, self.order = index, parts, order
+        self.by_path = {path: set().union(*values.values()) for path, values in index.items()}
+
+    def leads(self, value_of: Callable[[str], Any]) -> set[int]:
+        """The leads that may hold, given the facts' (cleaned) values."""
+        hit: set[int] = set()
+        for path, by_value in self.index.items():
+            value = value_of(path)
+            if value is None:           # no value: an equality cannot hold
+                continue
+            if isinstance(value, str):
+                hit |= by_value.get(value, set())
+            else:                       # durable-rules compares across types: may hold
+                hit |= self.by_path[path]
+        return hit
+
+    def chosen(self, value_of: Callable[[str], Any]) -> list[Part]:
+        hit = self.leads(value_of)
+        return [part for part in self.parts if part.always or part.leads & hit]
+
+    @classmethod
+    def plan(cls, stage: str, rules: list[Rule], compiled: dict[str, dict], flags: FlagRegistry,
+             attributes: dict[str, frozenset] | None = None) -> "Partitions | None":
+        """How to split the stage, or None when splitting would not pay."""
+        by_id = {rule.id: rule for rule in rules}
+        written = {name for rule in rules for action in rule.then if action.kind == "derive"
+                   for name in action.params["values"]}
+
+        def fixed(path: str) -> bool:
+            """A fact that cannot change while the stage runs."""
+            ns, _, rest = path.partition(".")
+            if ns in ("profile", "solution"):
+                return True
+            return ns == "derived" and rest.split(".")[0] not in written
+
+        def lead(expression: dict) -> list[tuple[str, str]] | None:
+            """(path, text) pairs one of which must be equal, or None."""
+            alternatives = expression["$or"] if "$or" in expression else [expression]
+            pairs = []
+            for item in alternatives:
+                if len(item) != 1:
+                    return None
+                ((path, value),) = item.items()
+                if path.startswith("$") or path.startswith("has.") or path == "t" or \
+                        not isinstance(value, str) or not fixed(path):
+                    return None
+                pairs.append((path, value))
+            return pairs
+
+        groups: dict[str, list[str]] = {}
+        pairs_of: dict[str, list[tuple[str, str]]] = {}
+        rest: list[str] = []
+        for rule_id, definition in compiled.items():
+            expression = definition["all"][0]["m"]
+            first = expression["$and"][0] if "$and" in expression else expression
+            pairs = lead(first)
+            if pairs is None:
+                rest.append(rule_id)
+                continue
+            key = _dumps(pairs)
+            groups.setdefault(key, []).append(rule_id)
+            pairs_of[key] = pairs
+        if len(groups) < 4 or len(rest) > len(compiled) // 2:
+            return None
+        number = {key: i for i, key in enumerate(groups)}
+        index: dict[str, dict[str, set[int]]] = {}
+        for key, pairs in pairs_of.items():
+            for path, value in pairs:
+                index.setdefault(path, {}).setdefault(value, set()).add(number[key])
+        # A rare lead shares a part with other rare leads on the same field: those usually
+        # exclude each other (industry = food, industry = pharma), so one session per field
+        # serves them, where a session each would cost more than their rules' state.
+        bins: list[tuple[list[str], set[int]]] = []
+        small: dict[str, tuple[list[str], set[int]]] = {}
+        for key, ids in groups.items():
+            if len(ids) >= LEAD_ALONE:
+                bins.append((ids, {number[key]}))
+                continue
+            field = " ".join(sorted({path for path, _ in pairs_of[key]}))
+            ids_so_far, leads = small.setdefault(field, ([], set()))
+            ids_so_far.extend(ids)
+            leads.add(number[key])
+            if len(ids_so_far) >= BIN_RULES:
+                bins.append(small.pop(field))
+        bins += small.values()
+        parts = []
+        for ids, leads in bins + ([(rest, set())] if rest else []):
+            ids = sorted(ids, key=lambda rule_id: compiled[rule_id]["pri"])
+            sub = {rule_id: compiled[rule_id] for rule_id in ids}
+            parts.append(Part(sub, StagePlan(stage, [by_id[i] for i in ids], sub, flags, True,
+                                             attributes), frozenset(leads), always=not leads))
+        order = {rule_id: definition["pri"] for rule_id, definition in compiled.items()}
+        return cls(index, parts, order)
 
 
 class Evaluation:
@@ -218,44 +425,123 @@ class Evaluation:
         self.notes: list[dict] = []
         self.warnings: list[sol.Reason] = []
         self.solution_facts = sol.empty_facts()
+        self._facts = {"profile": self.profile, "derived": self.derived,
+                       "solution": self.solution_facts}
         self.solution: sol.Solution | None = None
         self._built: tuple | None = None     # what the solution was last built from
         self._plan: StagePlan | None = None
         self._world: str | None = None
         self._wants_world = True
+        self._partitioned = False
         self._profile_json: str | None = None
+        self._worlds: dict[int, tuple[str, dict]] = {}   # id(plan) -> its fixed parts, this stage
+        self._profile_values: dict[str, Any] = {}          # path -> value, as durable gets it
+        self._fragments: dict[str, str | None] = {}        # path -> its JSON, profile facts
+        self._stage_fragments: dict[str, str | None] = {}  # ... solution facts, this stage
+        self._derived_values: dict[str, Any] = {}          # ... derived facts, until one changes
+        self._derived_fragments: dict[str, str | None] = {}
 
     # --- facts ---------------------------------------------------------------------------
     def facts(self) -> dict:
-        return {"profile": self.profile, "derived": self.derived, "solution": self.solution_facts}
+        """{profile, derived, solution} as they are now (one dict, kept up to date)."""
+        facts = self._facts
+        if facts["solution"] is not self.solution_facts:
+            facts["solution"] = self.solution_facts
+        return facts
 
-    def begin_stage(self, plan: StagePlan, wants_world: bool = True) -> None:
+    def begin_stage(self, plan: StagePlan, wants_world: bool = True,
+                    partitioned: bool = False) -> None:
         """Prepare the stage's world fact: its profile and solution parts are fixed for the
-        stage, only the derived part changes as rules fire."""
+        stage, only the derived part changes as rules fire. A split stage (`partitioned`) has a
+        world per part, made by `world_for`."""
         self._plan = plan
         self._wants_world = wants_world
-        if not wants_world:
-            self._world = None
-            return
-        facts = self.facts()
-        if self._profile_json is None:
-            self._profile_json = _dumps(_project(facts, self.pipeline.profile_paths))
-        self._fixed = ('{"profile":' + self._profile_json +
-                       ',"solution":' + _dumps(_project(facts, plan.paths["solution"])) + ',"derived":')
-        self._fixed_has = {flag: int(_has_value(facts, path))
-                           for ns in ("profile", "solution") for path, flag in plan.flags[ns]}
-        self._world = self._make_world()
+        self._partitioned = partitioned
+        self._worlds = {}
+        self._stage_fragments = {}
+        self._world = self.world_for(plan) if wants_world and not partitioned else None
 
-    def _make_world(self) -> str:
-        """The world fact as JSON: {profile, solution, derived, has} with the stage's facts."""
-        plan, facts = self._plan, self.facts()
-        has = self._fixed_has
+    def world_for(self, plan: StagePlan) -> str:
+        """The world fact as JSON, {profile, solution, derived, has}, with the facts `plan`'s
+        rules compare, as they are now."""
+        fixed = self._worlds.get(id(plan))
+        if fixed is None:
+            if plan.own_profile:
+                profile = plan.shapes["profile"].emit(self._profile_fragment)
+            else:
+                if self._profile_json is None:
+                    self._profile_json = self.pipeline.profile_shape.emit(self._profile_fragment)
+                profile = self._profile_json
+            fixed = self._worlds[id(plan)] = [
+                '{"profile":' + profile + ',"solution":' +
+                plan.shapes["solution"].emit(self._solution_fragment) + ',"derived":',
+                {flag: int(self.value(path) is not None)
+                 for ns in ("profile", "solution") for path, flag in plan.flags[ns]},
+                None, ""]
+        head, has, seen, world = fixed
+        # the world changes only with the derived facts this plan compares
+        now = tuple(self._derived_fragment(path) for path in plan.derived_paths)
+        if now == seen:
+            return world
         if plan.flags["derived"]:
             has = dict(has)
             for path, flag in plan.flags["derived"]:
-                has[flag] = int(_has_value(facts, path))
-        return (self._fixed + _dumps(_project(facts, plan.paths["derived"])) + ',"has":' +
-                _dumps(has) + "}")
+                has[flag] = int(self.value(path) is not None)
+        fixed[2] = now
+        fixed[3] = world = (head + plan.shapes["derived"].emit(self._derived_fragment) +
+                            ',"has":' + _dumps(has) + "}")
+        return world
+
+    def value(self, path: str) -> Any:
+        """A fact's value as durable-rules is given it (cleaned), or None when it has none
+        ("" and [] have none, as in the reference)."""
+        if path.startswith("profile."):
+            cache = self._profile_values
+        elif path.startswith("derived."):
+            cache = self._derived_values
+        else:
+            cache = None
+        if cache is not None and path in cache:
+            return cache[path]
+        ns, _, name = path.partition(".")
+        if "." not in name and ns != "profile":      # derived.x, solution.x: no walk needed
+            value = (self.derived if ns == "derived" else self.solution_facts).get(name)
+        else:
+            try:
+                value = lookup(self.facts(), path)
+            except MissingFact:
+                value = None
+        value = _clean(value) if _has_content(value) else None
+        if cache is not None:
+            cache[path] = value
+        return value
+
+    def _profile_fragment(self, path: str) -> str | None:
+        try:
+            return self._fragments[path]
+        except KeyError:
+            value = self.value(path)
+            text = self._fragments[path] = None if value is None else _dumps(value)
+            return text
+
+    def _solution_fragment(self, path: str) -> str | None:
+        try:
+            return self._stage_fragments[path]
+        except KeyError:
+            value = self.value(path)
+            text = self._stage_fragments[path] = None if value is None else _dumps(value)
+            return text
+
+    def _derived_fragment(self, path: str) -> str | None:
+        try:
+            return self._derived_fragments[path]
+        except KeyError:
+            value = self.value(path)
+            text = self._derived_fragments[path] = None if value is None else _dumps(value)
+            return text
+
+    def _make_world(self) -> str:
+        return self.world_for(self._plan)
 
     def world(self) -> str | None:
         """The current stage's world fact (JSON), for durable-rules."""
@@ -280,6 +566,9 @@ class Evaluation:
             return None
         if not self._wants_world:
             return CHANGED
+        if self._partitioned:      # each part's world is made again, and compared, by the engine
+            plan = self._plan
+            return CHANGED if plan.paths["derived"] or plan.flags["derived"] else None
         world = self._make_world()
         if world == self._world:
             return None      # no fact this stage's rules compare has changed
@@ -301,6 +590,9 @@ class Evaluation:
                 if self.derived.get(name, _UNSET) != value:
                     self.derived[name] = value
                     changed = True
+            if changed:
+                self._derived_values.clear()
+                self._derived_fragments.clear()
             return changed
         reason = sol.Reason(rule.id, self._text(p.get("reason"), rule, facts))
         if kind == "include":
@@ -460,6 +752,42 @@ class Evaluation:
             "totals": totals,
             "fired": self.fired,
         }
+
+
+class _Shape:
+    """Some facts' paths, nested as in the facts: `emit` writes the JSON object of their values
+    (each given as JSON text, None for no value) without building the nested dicts."""
+
+    def __init__(self, paths: list[str]):
+        self.tree: dict = {}
+        for path in sorted(paths):
+            parts = path.split(".")[1:]
+            node = self.tree
+            for part in parts[:-1]:
+                child = node.setdefault(part, {})
+                if not isinstance(child, dict):      # the whole object is compared already
+                    break
+                node = child
+            else:
+                node.setdefault(parts[-1], path)
+        self.tree = _quoted(self.tree)
+
+    def emit(self, fragment: Callable[[str], str | None]) -> str:
+        return _emit(self.tree, fragment) or "{}"
+
+
+def _quoted(tree: dict) -> list:
+    return [(_dumps(key) + ":", sub if isinstance(sub, str) else _quoted(sub))
+            for key, sub in tree.items()]
+
+
+def _emit(tree: list, fragment: Callable[[str], str | None]) -> str | None:
+    items = []
+    for key, sub in tree:
+        text = fragment(sub) if isinstance(sub, str) else _emit(sub, fragment)
+        if text is not None:
+            items.append(key + text)
+    return "{" + ",".join(items) + "}" if items else None
 
 
 _UNSET = object()

@@ -252,12 +252,34 @@ def _totals(lines: list[Line], catalog: Catalog) -> dict[str, Decimal]:
 
 
 def line_document(line: Line, catalog: Catalog) -> dict:
-    module = catalog.modules[line.module]
+    module, unit_price = _module_facts(catalog)[line.module]
     return {
         "module": module.id, "name": module.name, "family": module.family, "kind": module.kind,
         "quantity": line.quantity, "per": module.price.per,
-        "unit_price": number(module.price.amount), "billing": module.price.billing,
-        "discount_percent": number(line.discount_percent), "list_total": number(line.list_total),
-        "total": number(line.total), "reasons": [r.as_dict() for r in line.reasons],
+        "unit_price": unit_price, "billing": module.price.billing,
+        "discount_percent": ZERO_NUMBER if line.discount_percent == ZERO else number(line.discount_percent),
+        "list_total": _rounded(line.list_total), "total": _rounded(line.total),
+        "reasons": [{"rule": r.rule, "text": r.text} for r in line.reasons],
         "discounts": line.changes,
     }
+
+
+ZERO_NUMBER = number(ZERO)
+_MODULE_FACTS: dict[int, tuple[Catalog, dict]] = {}
+
+
+def _module_facts(catalog: Catalog) -> dict:
+    """module id -> (module, its unit price as a reported number), per catalog."""
+    known = _MODULE_FACTS.get(id(catalog))
+    if known is not None and known[0] is catalog:
+        return known[1]
+    facts = {m.id: (m, number(m.price.amount)) for m in catalog.modules.values()}
+    if len(_MODULE_FACTS) > 16:
+        _MODULE_FACTS.clear()
+    _MODULE_FACTS[id(catalog)] = (catalog, facts)
+    return facts
+
+
+def _rounded(amount: Decimal) -> int | float:
+    """`number` for an amount already rounded to cents (line totals): the same value."""
+    return int(amount) if amount == amount.to_integral_value() else float(amount)
