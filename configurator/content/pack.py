@@ -16,6 +16,7 @@ import stat
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from ..gcpause import gc_paused
 from .catalog import check_catalog, parse_family
 from .lint import linted
 from .facts import FactTypes
@@ -59,6 +60,11 @@ def load_pack(path: str | os.PathLike | None = None) -> ContentPack:
 
 def check_pack(path: str | os.PathLike | None = None) -> tuple[ContentPack | None, list[Problem]]:
     """Read and check a pack: (the pack or None when it has errors, every problem found)."""
+    with gc_paused():
+        return _check_pack(path)
+
+
+def _check_pack(path: str | os.PathLike | None) -> tuple[ContentPack | None, list[Problem]]:
     root = content_root(path)
     logs: dict[str, ProblemLog] = {}
 

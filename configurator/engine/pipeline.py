@@ -12,7 +12,6 @@ import copy
 import dataclasses
 import datetime as dt
 import functools
-import gc
 import json
 import math
 import threading
@@ -22,6 +21,7 @@ from typing import Any, Callable
 from ..content.expressions import Expression, ExpressionError, MissingFact, lookup, to_quantity
 from ..content.model import STAGES, Action, ContentPack, Rule, Template
 from ..content.problems import ContentError, Problem
+from ..gcpause import gc_paused
 from ..pricing.money import number
 from . import solution as sol
 from .adjustments import MAX_QUANTITY, Adjustment
@@ -38,20 +38,6 @@ def shared_engine() -> DurableEngine:
     if _shared_engine is None:
         _shared_engine = DurableEngine()
     return _shared_engine
-
-
-@contextlib.contextmanager
-def gc_paused():
-    """No cyclic garbage collection while a pack is compiled: compiling makes hundreds of
-    thousands of small objects that all stay alive, and each collection would walk them all
-    again (measured: a third to half of a 10,000-rule compile). Nested use is fine."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def compile_pack(pack: ContentPack, include_drafts: bool = True
