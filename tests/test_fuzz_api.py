@@ -81,7 +81,7 @@ OPERATIONS: dict[str, tuple[int, int]] = {
     "POST /api/v1/content/reload": (4, 0),
     "GET /api/v1/health": (5, 0),
 }
-SLOW_FACTOR = 8
+SLOW_FACTOR = 3
 # Operations whose runs may render PDFs: never multiplied (a render is 1-2 s).
 RENDERING = {"POST /api/v1/configurations/{configuration_id}/revisions/{number}/proposals"}
 

@@ -52,7 +52,7 @@ TOTAL_KEYS = {"one_time", "monthly", "yearly", "annual_recurring", "first_year",
 
 FAST = settings(max_examples=120, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-LONG = settings(FAST, max_examples=1500)
+LONG = settings(FAST, max_examples=500)
 
 # A declaration with every field type and key, for the validation properties.
 ALL_TYPES = {"fields": {
