@@ -164,7 +164,7 @@ def test_the_check_counts_what_durable_rules_counts():
     # 510 rules + the adapter's 2 first tests: 512, durable-rules' table is full and it works;
     # one more and `create_ruleset` never returns. (The check stops at 500, a margin.)
     code = """
-        from configurator.engine.durable_adapter import EngineError
+        from configurator.engine.durable_adapter import DurableEngine
         n = {n}
         rules = {{f"r{{i}}": {{"all": [{{"m": {{("a" if i % 2 else "b"): i}}}}], "pri": i}}
                  for i in range(n)}}
