@@ -23,17 +23,14 @@ from sqlalchemy.orm import Session
 from ..store.db import begin_write
 from ..store.models import ApiKey, utcnow
 from .roles import SCOPES
+from .services import FieldsInvalid
 
 KEY_PATTERN = re.compile(r"cfg_([0-9a-f]{8})_([A-Za-z0-9_-]{43})")
 NAME_MAX = 200
 
 
-class ApiKeyInvalid(ValueError):
-    """`errors` maps a field (name, scopes, rate_limit, grace) to messages."""
-
-    def __init__(self, errors: dict[str, list[str]]):
-        self.errors = errors
-        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+class ApiKeyInvalid(FieldsInvalid):
+    """A key's name, scopes, rate limit or rotation grace is not acceptable."""
 
 
 class ApiKeyNotFound(LookupError):

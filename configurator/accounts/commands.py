@@ -47,9 +47,9 @@ def _migrate() -> None:
     _upgrade(load_config()["DATABASE_URL"])
 
 
-def _invalid(exc: services.UserInvalid) -> click.ClickException:
-    return click.ClickException("; ".join(f"{field}: {' '.join(messages)}"
-                                          for field, messages in exc.errors.items()))
+def _invalid(exc: Exception) -> click.ClickException:
+    """A refusal as the CLI shows it (FieldsInvalid lists `field: messages`)."""
+    return click.ClickException(str(exc))
 
 
 def _read_password(password_stdin: bool) -> tuple[str, bool]:
@@ -209,13 +209,6 @@ def apikey() -> None:
     """
 
 
-def _key_failure(exc: Exception) -> click.ClickException:
-    if isinstance(exc, apikeys.ApiKeyInvalid):
-        return click.ClickException("; ".join(f"{field}: {' '.join(messages)}"
-                                              for field, messages in exc.errors.items()))
-    return click.ClickException(str(exc))
-
-
 def _show_new_key(info: apikeys.KeyInfo, key: str) -> None:
     click.echo(f"created key {info.prefix} '{info.name}' with scopes "
                f"{' '.join(sorted(info.scopes))}"
@@ -242,7 +235,7 @@ def apikey_create(name: str, scopes: tuple[str, ...], rate_limit: str | None,
             info, key = apikeys.create(session, name, scopes, rate_limit=rate_limit,
                                        created_by=created_by or os.environ.get("USER"))
         except apikeys.ApiKeyInvalid as exc:
-            raise _key_failure(exc) from None
+            raise _invalid(exc) from None
         session.commit()
     _show_new_key(info, key)
 
@@ -280,7 +273,7 @@ def apikey_revoke(prefix: str) -> None:
         try:
             info = apikeys.revoke(session, prefix)
         except (apikeys.ApiKeyNotFound, apikeys.ApiKeyInvalid) as exc:
-            raise _key_failure(exc) from None
+            raise _invalid(exc) from None
         session.commit()
     click.echo(f"revoked key {info.prefix} '{info.name}'; running servers refuse it within "
                "API_KEY_CACHE_SECONDS (default 5 s)")
@@ -298,7 +291,7 @@ def apikey_rotate(prefix: str, grace: int) -> None:
             info, key, old = apikeys.rotate(session, prefix, grace=dt.timedelta(seconds=grace),
                                             created_by=os.environ.get("USER"))
         except (apikeys.ApiKeyNotFound, apikeys.ApiKeyInvalid) as exc:
-            raise _key_failure(exc) from None
+            raise _invalid(exc) from None
         session.commit()
     when = (f"until {old.expires_at:%Y-%m-%d %H:%M:%S} UTC" if grace else "no longer")
     click.echo(f"old key {old.prefix} works {when}", err=True)

@@ -25,12 +25,16 @@ NAME_MAX = 200
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
-class UserInvalid(ValueError):
-    """`errors` maps a field (email, name, role, password) to messages."""
+class FieldsInvalid(ValueError):
+    """`errors` maps each bad field to messages; str() lists them as `field: messages; ...`."""
 
     def __init__(self, errors: dict[str, list[str]]):
         self.errors = errors
         super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+
+
+class UserInvalid(FieldsInvalid):
+    """A user's email, name, role or password is not acceptable."""
 
 
 class UserNotFound(LookupError):

@@ -9,6 +9,7 @@ from flask_login import current_user, login_user, logout_user
 
 from ..store import db
 from ..store.db import begin_write
+from ..store.models import ROUTE_ID
 from . import protect_forms, require, services
 from .roles import ROLE_LABELS, ROLES
 
@@ -101,7 +102,7 @@ def create_user():
     return redirect(url_for("accounts.users"))
 
 
-@bp.post("/admin/users/<int(min=1, max=2147483647):user_id>/active")
+@bp.post(f"/admin/users/<{ROUTE_ID}:user_id>/active")
 @require("users")
 def set_active(user_id: int):
     active = request.form.get("active") == "true"
@@ -119,7 +120,7 @@ def set_active(user_id: int):
     return redirect(url_for("accounts.users"))
 
 
-@bp.post("/admin/users/<int(min=1, max=2147483647):user_id>/role")
+@bp.post(f"/admin/users/<{ROUTE_ID}:user_id>/role")
 @require("users")
 def set_role(user_id: int):
     if user_id == current_user.id:
@@ -138,7 +139,7 @@ def set_role(user_id: int):
     return redirect(url_for("accounts.users"))
 
 
-@bp.post("/admin/users/<int(min=1, max=2147483647):user_id>/password")
+@bp.post(f"/admin/users/<{ROUTE_ID}:user_id>/password")
 @require("users")
 def reset_password(user_id: int):
     password = services.generate_password()

@@ -10,12 +10,10 @@ from marshmallow import fields, validate
 
 from ..content.model import BILLINGS, KINDS, STAGES
 from ..engine.adjustments import ACTIONS, MAX_ADJUSTMENTS
-from ..store.models import CUSTOMER_NAME_MAX
+from ..store.models import CUSTOMER_NAME_MAX, ROUTE_ID
 
-# A database id or revision number in a URL: 1 to 2^31 - 1 (the databases' INTEGER). Anything
-# else does not match the route (404) instead of reaching the database as an integer it cannot
-# hold; the OpenAPI document states the bounds.
-ID = "int(min=1, max=2147483647)"
+# Route ids are bounded (the OpenAPI document states the bounds): see store.models.ROUTE_ID.
+ID = ROUTE_ID
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
 STATUSES = ("ok", "approval_required", "conflict")

@@ -24,6 +24,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 # Longest customer name the store accepts; keeps the unique index within every backend's limits.
 CUSTOMER_NAME_MAX = 300
 CONTENT_PATH_MAX = 500
+# A row id or revision number in a URL (Werkzeug converter): 1 to 2^31 - 1, the INTEGER of every
+# backend. Anything else does not match the route (404) instead of reaching the database.
+ROUTE_ID = "int(min=1, max=2147483647)"
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

@@ -18,6 +18,7 @@ from ..store import db
 from ..store import proposals as proposal_store
 from ..store.configurations import add_revision, get_configuration, get_revision
 from ..store.history import lock_configuration, revision_history
+from ..store.models import ROUTE_ID
 from . import changes
 from .blueprint import bp, content
 from .rules_text import condition_words, rule_index
@@ -94,7 +95,7 @@ def _proposals_of(configuration_id: int, number: int) -> Any:
     return proposals_of_revision(configuration_id, number)
 
 
-@bp.get("/configurations/<int(min=1, max=2147483647):configuration_id>")
+@bp.get(f"/configurations/<{ROUTE_ID}:configuration_id>")
 @require("customers")
 def configuration(configuration_id: int):
     number = request.args.get("revision", type=int)
@@ -168,7 +169,7 @@ def _status_words(status: str) -> str:
             "conflict": "in conflict"}.get(status, status)
 
 
-@bp.post("/configurations/<int(min=1, max=2147483647):configuration_id>/adjust")
+@bp.post(f"/configurations/<{ROUTE_ID}:configuration_id>/adjust")
 @require("customers")
 def adjust(configuration_id: int):
     session = db.session()
@@ -186,7 +187,7 @@ def adjust(configuration_id: int):
     return _new_revision(configuration_id, adjustments, done, key)
 
 
-@bp.post("/configurations/<int(min=1, max=2147483647):configuration_id>/withdraw")
+@bp.post(f"/configurations/<{ROUTE_ID}:configuration_id>/withdraw")
 @require("customers")
 def withdraw(configuration_id: int):
     session = db.session()
@@ -205,7 +206,7 @@ def withdraw(configuration_id: int):
     return _new_revision(configuration_id, adjustments, done)
 
 
-@bp.post("/configurations/<int(min=1, max=2147483647):configuration_id>/revisions/<int(min=1, max=2147483647):number>/approve")
+@bp.post(f"/configurations/<{ROUTE_ID}:configuration_id>/revisions/<{ROUTE_ID}:number>/approve")
 @require("approve")
 def approve(configuration_id: int, number: int):
     """Record the signed-in user's approval of revision `number` for one required role."""
@@ -227,7 +228,7 @@ def approve(configuration_id: int, number: int):
                             revision=number))
 
 
-@bp.post("/configurations/<int(min=1, max=2147483647):configuration_id>/reconfigure")
+@bp.post(f"/configurations/<{ROUTE_ID}:configuration_id>/reconfigure")
 @require("customers")
 def reconfigure(configuration_id: int):
     """A new revision from the customer's current profile, keeping the adjustments."""
@@ -249,7 +250,7 @@ def reconfigure(configuration_id: int):
         return redirect(url_for("web.edit_profile", customer_id=customer["id"]))
 
 
-@bp.get("/configurations/<int(min=1, max=2147483647):configuration_id>/history")
+@bp.get(f"/configurations/<{ROUTE_ID}:configuration_id>/history")
 @require("customers")
 def history(configuration_id: int):
     session = db.session()
@@ -266,7 +267,7 @@ def history(configuration_id: int):
                            authors=authors)
 
 
-@bp.get("/configurations/<int(min=1, max=2147483647):configuration_id>/diff")
+@bp.get(f"/configurations/<{ROUTE_ID}:configuration_id>/diff")
 @require("customers")
 def diff(configuration_id: int):
     session = db.session()

@@ -15,6 +15,7 @@ from ..store import customers as store
 from ..store import db
 from ..store.db import begin_write
 from ..store.configurations import NotFound, create_configuration
+from ..store.models import ROUTE_ID
 from .blueprint import bp, content
 from .profile_form import build_form, parse_form
 from .textinput import read_profile_text
@@ -82,7 +83,7 @@ def create_customer():
     return _save(None, parse_form(content().pack.profile, request.form))
 
 
-@bp.get("/customers/<int(min=1, max=2147483647):customer_id>")
+@bp.get(f"/customers/<{ROUTE_ID}:customer_id>")
 @require("customers")
 def customer(customer_id: int):
     found = store.get_customer(db.session(), customer_id)
@@ -90,14 +91,14 @@ def customer(customer_id: int):
     return render_template("web/customer.html", customer=found, spec=spec)
 
 
-@bp.get("/customers/<int(min=1, max=2147483647):customer_id>/profile")
+@bp.get(f"/customers/<{ROUTE_ID}:customer_id>/profile")
 @require("customers")
 def edit_profile(customer_id: int):
     found = store.get_customer(db.session(), customer_id)
     return _profile_page(found, found["profile"])
 
 
-@bp.post("/customers/<int(min=1, max=2147483647):customer_id>/profile")
+@bp.post(f"/customers/<{ROUTE_ID}:customer_id>/profile")
 @require("customers")
 def update_profile(customer_id: int):
     session = db.session()
@@ -147,7 +148,7 @@ def import_profile():
     return _save(customer_id, data, imported=name, customer=found)
 
 
-@bp.post("/customers/<int(min=1, max=2147483647):customer_id>/configure")
+@bp.post(f"/customers/<{ROUTE_ID}:customer_id>/configure")
 @require("customers")
 def configure_customer(customer_id: int):
     """Run the pipeline on the customer's profile: a new configuration, revision 1."""

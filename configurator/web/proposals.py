@@ -22,6 +22,7 @@ from ..proposals.render import RenderTimeout
 from ..store import db
 from ..store import proposals as store
 from ..store.configurations import get_configuration, get_revision
+from ..store.models import ROUTE_ID
 from .blueprint import bp, content
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ def _choices() -> list[dict]:
     return out
 
 
-@bp.get("/configurations/<int(min=1, max=2147483647):configuration_id>/revisions/<int(min=1, max=2147483647):number>/proposal")
+@bp.get(f"/configurations/<{ROUTE_ID}:configuration_id>/revisions/<{ROUTE_ID}:number>/proposal")
 @require("customers")
 def proposal(configuration_id: int, number: int):
     session = db.session()
@@ -76,7 +77,7 @@ def proposal(configuration_id: int, number: int):
                            too_many=len(revision["document"]["lines"]) > store.MAX_LINES_IN_REQUEST)
 
 
-@bp.post("/configurations/<int(min=1, max=2147483647):configuration_id>/revisions/<int(min=1, max=2147483647):number>/proposal")
+@bp.post(f"/configurations/<{ROUTE_ID}:configuration_id>/revisions/<{ROUTE_ID}:number>/proposal")
 @require("customers")
 def generate_proposal(configuration_id: int, number: int):
     template = request.form.get("template") or DEFAULT_TEMPLATE
@@ -120,7 +121,7 @@ def generate_proposal(configuration_id: int, number: int):
                             proposal=made["id"]))
 
 
-@bp.get("/proposals/<int(min=1, max=2147483647):proposal_id>/pdf/<file_name>")
+@bp.get(f"/proposals/<{ROUTE_ID}:proposal_id>/pdf/<file_name>")
 @require("customers")
 def proposal_pdf(proposal_id: int, file_name: str):
     """The PDF, downloaded under its own file name."""
@@ -133,7 +134,7 @@ def proposal_pdf(proposal_id: int, file_name: str):
     return response
 
 
-@bp.get("/proposals/<int(min=1, max=2147483647):proposal_id>/first-page.png")
+@bp.get(f"/proposals/<{ROUTE_ID}:proposal_id>/first-page.png")
 @require("customers")
 def proposal_preview(proposal_id: int):
     """The first page as a PNG, rendered by pdftoppm (poppler-utils) and kept in memory."""
