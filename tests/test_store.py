@@ -221,7 +221,7 @@ def test_content_version_is_stored_once_with_its_files(db_session, content):
     pack = content.pack
     first = store.store_content_version(db_session, pack)
     again = store.store_content_version(db_session, pack)
-    assert first is again
+    assert first == again == pack.version
     assert db_session.scalar(select(func.count()).select_from(ContentVersion)
                              .where(ContentVersion.version == pack.version)) == 1
     assert store.content_version_files(db_session, pack.version) == pack.files

@@ -47,7 +47,7 @@ class Configurations(MethodView):
         """
         return store.list_configurations(db.session(), **args).as_dict()
 
-    @blp.arguments(ConfigurationCreateSchema)
+    @blp.arguments(ConfigurationCreateSchema())   # one instance: building it costs per request
     @blp.response(201, ConfigurationSchema, headers={
         "Location": {"description": "The new configuration", "schema": {"type": "string"}}})
     @errors.responses(blp, *errors.BODY_ERRORS, _422=INVALID, _503=UNAVAILABLE)
@@ -85,7 +85,7 @@ class Revisions(MethodView):
         """List a configuration's revisions, oldest (1) first, without their documents"""
         return store.list_revisions(db.session(), configuration_id, **args).as_dict()
 
-    @blp.arguments(RevisionCreateSchema)
+    @blp.arguments(RevisionCreateSchema())
     @blp.response(201, RevisionSchema, headers={
         "Location": {"description": "The new revision", "schema": {"type": "string"}}})
     @errors.responses(blp, *errors.BODY_ERRORS, _404=NOT_FOUND, _422=INVALID,
