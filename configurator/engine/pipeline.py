@@ -780,8 +780,8 @@ _UNSET = object()
 CHANGED = "changed"      # fire()'s answer to an engine that does not read the world fact
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+# One encoder for every fact: json.dumps with options builds a new encoder on each call.
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _project(facts: dict, paths: list[tuple[str, tuple[str, ...]]]) -> dict:
