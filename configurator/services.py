@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .content.pack import check_pack, content_root, pack_path
 from .content.problems import ContentError, Problem
@@ -104,9 +104,9 @@ class RetiredPipelines:
             self._items.append((time.monotonic(), pipeline))
         self.free()
 
-    def free(self, grace: float | None = None) -> None:
+    def free(self, grace: float | None = None) -> int:
         """Free those retired more than `grace` (default: self.grace) seconds ago, and all but
-        the newest `keep`."""
+        the newest `keep`; returns how many were freed."""
         grace = self.grace if grace is None else grace
         now = time.monotonic()
         closing = []
@@ -116,6 +116,7 @@ class RetiredPipelines:
                 closing.append(self._items.pop(0)[1])
         for pipeline in closing:
             pipeline.close()
+        return len(closing)
 
 
 @dataclass
@@ -148,6 +149,9 @@ class Content:
         self.status = ContentStatus(str(self.root), None, False)
         self._stop = threading.Event()
         self._retired = RetiredPipelines()     # replaced pipelines, until no request can use them
+        # Called after a new pipeline is served or replaced ones were freed (the server freezes
+        # the long-lived objects for the garbage collector then: gcpause.freeze_long_lived).
+        self.on_change: Callable[[], None] | None = None
 
     @property
     def pack(self) -> ContentPack:
@@ -177,8 +181,8 @@ class Content:
             while not self._stop.wait(interval):
                 now = self.fingerprint()
                 if now == seen:
-                    if self._retired:
-                        self._retired.free()
+                    if self._retired and self._retired.free():
+                        self._changed()
                     continue
                 while not self._stop.wait(interval):      # let the writes settle
                     settled = self.fingerprint()
@@ -188,7 +192,8 @@ class Content:
                 seen = now
                 try:
                     self.load()
-                    self._retired.free()
+                    if self._retired.free():
+                        self._changed()
                 except Exception:   # keep watching whatever happened; load() logs the cause
                     log.exception("reloading content from %s failed", self.root)
 
@@ -203,7 +208,15 @@ class Content:
     def free_retired(self, grace: float | None = None) -> None:
         """Free the rules-engine rulesets of replaced pipelines whose grace is over (see
         RetiredPipelines); the watcher calls it on every look."""
-        self._retired.free(grace)
+        if self._retired.free(grace):
+            self._changed()
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            try:
+                self.on_change()
+            except Exception:   # never let a hook stop serving
+                log.exception("content change hook failed")
 
     def load(self) -> ContentStatus:
         """(Re)load the pack from disk; keeps the serving pipeline when the new pack is broken."""
@@ -235,6 +248,7 @@ class Content:
                     self.status = ContentStatus(str(self.root), pack.version, True, problems,
                                                 time.time())
                     log.info("content %s loaded from %s", pack.version, self.root)
+                    self._changed()
                     return self.status
             serving = self.pipeline.pack.version if self.pipeline else None
             self.status = ContentStatus(str(self.root), serving, False, problems, time.time())

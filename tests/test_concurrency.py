@@ -240,6 +240,52 @@ def test_replaced_pipelines_are_freed_after_their_grace_and_beyond_the_cap(tmp_p
         configure(taken, profile)
 
 
+def test_the_change_hook_runs_when_content_is_replaced_or_freed_not_when_a_load_fails(
+        tmp_path):
+    """The server freezes its long-lived objects for the garbage collector (gcpause) after
+    every change of what is served: a new pipeline, replaced ones freed. A reload that keeps
+    the serving pack changes nothing and calls nothing."""
+    root = copy_pack(tmp_path / "pack")
+    content = loaded(root)
+    calls = []
+    content.on_change = lambda: calls.append(content.pipeline.pack.version)
+    first = content.pipeline.pack.version
+    assert content.load().ok and calls == []                        # the same files: no change
+    set_price(root, PRICE_A, PRICE_B)
+    assert content.load().ok and calls == [content.pipeline.pack.version] != [first]
+    (root / "rules" / "broken.yaml").write_text("rules: [\n")
+    assert not content.load().ok and len(calls) == 1
+    content.free_retired()                                          # within the grace: none
+    assert len(calls) == 1
+    content.free_retired(grace=0)                                   # the first pipeline freed
+    assert len(calls) == 2
+
+
+def test_freezing_hides_the_served_content_from_the_collector_and_frees_what_was_released(
+        tmp_path):
+    import gc
+    import weakref
+
+    from configurator.gcpause import freeze_long_lived
+
+    class Node:
+        pass
+    try:
+        content = loaded(copy_pack(tmp_path / "pack"))
+        released = Node()
+        released.self = released                      # a cycle only the collector can free
+        gone = weakref.ref(released)
+        freeze_long_lived()
+        assert gc.get_freeze_count() > 10_000          # the pack and pipeline among them
+        assert not any(o is content.pipeline for o in gc.get_objects())
+        del released                                   # released after it was frozen ...
+        assert gone() is not None
+        freeze_long_lived()                            # ... reclaimed by the next freeze
+        assert gone() is None
+    finally:
+        gc.unfreeze()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_proposal_is_rendered_from_its_versions_templates_not_the_edited_files(

@@ -151,5 +151,11 @@ class _Gunicorn(BaseApplication):
                 self.cfg.set(key, value)
 
     def load(self) -> Any:
-        from ..app import create_app
-        return create_app()
+        from ..app import CONTENT_EXTENSION, create_app
+        from ..gcpause import freeze_long_lived
+
+        app = create_app()
+        content = app.extensions[CONTENT_EXTENSION]
+        content.on_change = freeze_long_lived      # and again after each reload
+        freeze_long_lived()
+        return app
