@@ -338,6 +338,70 @@ def test_template_never_marks_text_safe():
     assert "autoescape false" not in source
 
 
+# --- what the renderer keeps between renders --------------------------------------------------
+
+def test_kept_style_sheets_fonts_and_lean_user_agent_sheet_change_no_byte(draft_pdf):
+    """pdf.py keeps parsed style sheets, a font configuration and a leaner user-agent style sheet
+    between renders: the PDF is byte for byte the one WeasyPrint makes on its own."""
+    import weasyprint
+    from configurator.proposals import pdf
+
+    html = draft_pdf.html
+    alone = weasyprint.HTML(string=html, base_url=TEMPLATE.resolve().as_uri() + "/",
+                            url_fetcher=FolderFetcher(TEMPLATE)).render()
+    expected = alone.write_pdf(pdf_identifier=b"0" * 32)
+    document = pdf._HTML(string=html, base_url=TEMPLATE.resolve().as_uri() + "/",
+                         url_fetcher=FolderFetcher(TEMPLATE))
+    sheets, lean = pdf._prepared(document, html, FolderFetcher(TEMPLATE))
+    assert len(sheets) == 2 and lean          # proposal.css and the theme's colours
+    for _ in range(2):                        # parsed, then kept
+        rendered = pdf._render(html, TEMPLATE, b"0" * 32)
+        assert rendered.pdf == expected and rendered.pages == len(alone.pages)
+
+
+def test_pages_the_kept_parts_cannot_cover_are_left_to_weasyprint(tmp_path):
+    from configurator.proposals import pdf
+
+    (tmp_path / "fonts.css").write_text("@font-face { font-family: X; src: url(x.ttf) }")
+    (tmp_path / "plain.css").write_text("p { color: #123456 }")
+
+    def prepared(head: str, body: str = "<p>x</p>"):
+        html = f"<!doctype html><html><head>{head}</head><body>{body}</body></html>"
+        fetcher = FolderFetcher(tmp_path)
+        document = pdf._HTML(string=html, base_url=tmp_path.as_uri() + "/", url_fetcher=fetcher)
+        found = pdf._prepared(document, html, fetcher)
+        assert not fetcher.refused            # nothing outside the folder was asked for
+        return found
+
+    plain = '<link rel="stylesheet" href="plain.css">'
+    assert prepared('<link rel="stylesheet" href="fonts.css">') is None     # fonts of its own
+    assert prepared('<link rel="stylesheet" href="plain.css" media="screen">') is None
+    assert prepared('<link rel="stylesheet" href="http://127.0.0.1:9/x.css">') is None
+    assert prepared(plain + '<style>@import "other.css";</style>') is None
+    sheets, lean = prepared(plain + "<style>p { margin: 0 }</style>")
+    assert len(sheets) == 2 and lean
+    # WeasyPrint's own user-agent sheet when the page may need its footnote or list rules
+    assert prepared(plain, '<p style="display: list-item">x</p>')[1] is False
+    assert prepared("<style>p { float: footnote }</style>")[1] is False
+    # the same sheet text is parsed once
+    assert prepared(plain)[0][0] is prepared(plain)[0][0]
+
+
+def test_an_edited_template_is_compiled_again(tmp_path):
+    folder = tmp_path / "proposals" / "standard"
+    shutil.copytree(TEMPLATE, folder)
+    page = folder / "proposal.html"
+
+    def rendered() -> str:
+        template = open_template(tmp_path / "proposals", "standard", tmp_path)
+        return template.environment.get_template("proposal.html").render(n=2)
+
+    page.write_text("<p>{{ n + 1 }}</p>")
+    assert rendered() == rendered() == "<p>3</p>"
+    page.write_text("<p>{{ n * 10 }}</p>")
+    assert rendered() == "<p>20</p>"
+
+
 # --- templates and languages ------------------------------------------------------------------
 
 def test_unknown_template_and_language_are_refused_by_name(pipeline, kestrel):
