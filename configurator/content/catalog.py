@@ -7,7 +7,7 @@ from typing import Any
 from .model import BILLINGS, KINDS, Catalog, Family, Module, Price
 from .problems import ProblemLog
 from .rules import ID_PATTERN, suggest
-from .yamlfile import line_of
+from .yamlfile import item_lines, key_lines, line_of
 
 FAMILY_KEYS = ("family", "title", "description", "modules")
 MODULE_KEYS = ("id", "name", "kind", "description", "price", "requires", "excludes", "benefits")
@@ -35,8 +35,9 @@ def parse_family(doc: Any, file: str, log: ProblemLog) -> tuple[Family | None, l
         log.error(line_of(doc, "modules") or 1, "`modules:` must be a list of modules")
         return None, []
     modules = []
+    lines = item_lines(nodes)
     for index, node in enumerate(nodes):
-        module = _parse_module(node, family, file, log, line_of(nodes, index))
+        module = _parse_module(node, family, file, log, lines[index])
         if module is not None:
             modules.append(module)
     title = doc.get("title") or family.replace("-", " ").capitalize()
@@ -49,35 +50,36 @@ def _parse_module(node: Any, family: str, file: str, log: ProblemLog,
     if not isinstance(node, dict):
         log.error(line, "each module must be a mapping with id, name, kind and price")
         return None
+    lines = key_lines(node)
     for key in node:
         if key not in MODULE_KEYS:
-            log.error(line_of(node, key) or line, f"unknown key `{key}` in a module",
+            log.error(lines.get(key) or line, f"unknown key `{key}` in a module",
                       " ".join(filter(None, [suggest(key, MODULE_KEYS),
                                              f"allowed: {', '.join(MODULE_KEYS)}"])))
     module_id = node.get("id")
     if not isinstance(module_id, str) or not ID_PATTERN.match(module_id):
-        log.error(line_of(node, "id") or line, "a module needs an `id` in lowercase letters, digits "
+        log.error(lines.get("id") or line, "a module needs an `id` in lowercase letters, digits "
                   "and dashes", "add e.g. `id: temp-sensor-pack`")
         return None
     ok = True
     for key in ("name", "description"):
         if key == "name" and not isinstance(node.get(key), str):
-            log.error(line_of(node, key) or line, f"module `{module_id}` needs a `{key}`")
+            log.error(lines.get(key) or line, f"module `{module_id}` needs a `{key}`")
             ok = False
     kind = node.get("kind")
     if kind not in KINDS:
-        log.error(line_of(node, "kind") or line, f"module `{module_id}` has kind {kind!r}",
+        log.error(lines.get("kind") or line, f"module `{module_id}` has kind {kind!r}",
                   " ".join(filter(None, [suggest(kind, KINDS), f"use one of: {', '.join(KINDS)}"])))
         ok = False
-    price = _parse_price(node.get("price"), module_id, log, line_of(node, "price") or line)
+    price = _parse_price(node.get("price"), module_id, log, lines.get("price") or line)
     lists = {}
     for key in ("requires", "excludes", "benefits"):
         value = node.get(key, []) or []
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            log.error(line_of(node, key) or line, f"`{key}` of module `{module_id}` must be a list "
+            log.error(lines.get(key) or line, f"`{key}` of module `{module_id}` must be a list "
                       "of strings", f"write `{key}: [a, b]`")
             value = []
-        lists[key] = tuple(str(v) for v in value)
+        lists[key] = tuple(map(str, value))
     if price is None or not ok:
         return None
     return Module(module_id, family, str(node["name"]), kind, str(node.get("description", "")),

@@ -1,7 +1,7 @@
 """What each fact path holds, so rule conditions and expressions can be type-checked before use."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .profile import FieldSpec, ProfileSpec
@@ -33,9 +33,18 @@ class FactTypes:
     module_ids: tuple[str, ...]
     families: tuple[str, ...]
     derived: dict[str, FactType]
+    _resolved: dict[str, tuple[FactType | None, str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     def resolve(self, path: str) -> tuple[FactType | None, str]:
         """The type at `path`, or None and a sentence saying what is wrong."""
+        try:
+            return self._resolved[path]
+        except KeyError:
+            found = self._resolved[path] = self._resolve(path)
+            return found
+
+    def _resolve(self, path: str) -> tuple[FactType | None, str]:
         namespace, _, rest = path.partition(".")
         if not rest:
             return None, f"`{path}` is not a fact path; write profile.FIELD, derived.NAME or solution.X"

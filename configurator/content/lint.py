@@ -21,11 +21,11 @@ import math
 from collections import defaultdict
 from typing import Any, Iterable
 
-from ..engine.reference import test_holds
+from ..engine.reference import compare
 from .facts import FactType, FactTypes
 from .model import STAGES, AllOf, Condition, ContentPack, Not, Rule, Test
 from .problems import Problem, ProblemLog
-from .rules import derived_types, suggest
+from .rules import derived_types, frozen, suggest
 
 Lit = tuple[Test, bool]          # a test, and whether it is negated (`not: {...}`)
 Conj = list[tuple[str, Lit]]     # literals, each with a scope ("" = shared between rules)
@@ -48,14 +48,16 @@ class _Fresh:
 ABSENT, FRESH = _Absent(), _Fresh()
 
 
-def lint_pack(pack: ContentPack) -> list[Problem]:
-    """Every deeper problem of a pack that passed the structural checks."""
-    return _Linter(pack).run()
+def lint_pack(pack: ContentPack, types: FactTypes | None = None) -> list[Problem]:
+    """Every deeper problem of a pack that passed the structural checks (`types`: the pack's
+    fact types, when the caller has them already)."""
+    return _Linter(pack, types).run()
 
 
-def linted(pack: ContentPack, problems: list[Problem]) -> tuple[ContentPack | None, list[Problem]]:
+def linted(pack: ContentPack, problems: list[Problem], types: FactTypes | None = None
+           ) -> tuple[ContentPack | None, list[Problem]]:
     """`check_pack`'s result with the lint problems added; no pack when lint found an error."""
-    found = sorted(problems + lint_pack(pack), key=lambda p: (p.file, p.line or 0))
+    found = sorted(problems + lint_pack(pack, types), key=lambda p: (p.file, p.line or 0))
     return (None if any(p.severity == "error" for p in found) else pack), found
 
 
@@ -71,7 +73,8 @@ def dnf(cond: Condition, negated: bool = False) -> list[list[Lit]]:
     if isinstance(cond, Not):
         return dnf(cond.item, not negated)
     conjunctive = isinstance(cond, AllOf) != negated   # all-of, or not(any-of)
-    parts = [dnf(item, negated) for item in cond.items]
+    parts = [[[(item, negated)]] if isinstance(item, Test) else dnf(item, negated)
+             for item in cond.items]
     if not conjunctive:
         out = [conj for part in parts for conj in part]
         return out if len(out) <= MAX_CONJUNCTS else [[]]
@@ -139,12 +142,14 @@ def _join(phrases: list[str]) -> str:
 class _Facts:
     """Types, declared ranges and derivable values of fact paths, and satisfiability per path."""
 
-    def __init__(self, pack: ContentPack):
+    def __init__(self, pack: ContentPack, types: FactTypes | None = None):
         self.pack = pack
-        logs: dict[str, ProblemLog] = defaultdict(lambda: ProblemLog(""))
-        self.types = FactTypes(pack.profile, tuple(pack.catalog.modules),
-                               tuple(pack.catalog.families),
-                               derived_types(list(pack.rulesets), logs))
+        if types is None:
+            logs: dict[str, ProblemLog] = defaultdict(lambda: ProblemLog(""))
+            types = FactTypes(pack.profile, tuple(pack.catalog.modules),
+                              tuple(pack.catalog.families),
+                              derived_types(list(pack.rulesets), logs))
+        self.types = types
         self.derive_stages: dict[str, set[str]] = defaultdict(set)
         for rule in pack.rules:
             for action in rule.then:
@@ -152,6 +157,7 @@ class _Facts:
                     for name in action.params["values"]:
                         self.derive_stages[name].add(rule.stage)
         self._cache: dict[str, FactType | None] = {}
+        self._sat_cache: dict[tuple, bool] = {}
 
     def ftype(self, path: str) -> FactType | None:
         if path not in self._cache:
@@ -188,7 +194,23 @@ class _Facts:
     def satisfiable(self, path: str, lits: list[Lit], declared: bool = True) -> bool:
         """Whether some value (or no value) of `path` meets every literal.
 
-        `declared`: also hold to the declared range and the derivable values."""
+        `declared`: also hold to the declared range and the derivable values. Rules repeat the
+        same tests, so each answer is kept (it depends on the path and the tests alone)."""
+        try:
+            if len(lits) == 1:
+                ((test, negated),) = lits
+                key = (path, declared, test.op, frozen(test.value), negated)
+            else:
+                key = (path, declared,
+                       tuple((t.op, frozen(t.value), negated) for t, negated in lits))
+            return self._sat_cache[key]
+        except KeyError:
+            found = self._sat_cache[key] = self._satisfiable(path, lits, declared)
+            return found
+        except TypeError:          # an operand that cannot be a key
+            return self._satisfiable(path, lits, declared)
+
+    def _satisfiable(self, path: str, lits: list[Lit], declared: bool) -> bool:
         ftype = self.ftype(path)
         if ftype is None:
             return True
@@ -308,15 +330,11 @@ def _holds(lit: Lit, path: str, value: Any) -> bool | None:
         result = {"eq": False, "in": False, "ne": True, "not_in": True,
                   "exists": bool(test.value)}.get(test.op)
     else:
-        facts: dict = {}
-        if value is not ABSENT:
-            node = facts
-            parts = path.split(".")
-            for part in parts[:-1]:
-                node = node.setdefault(part, {})
-            node[parts[-1]] = value
+        # what reference.value_of finds for `path` in facts holding just this value
+        present = not (value is ABSENT or value is None or
+                       (isinstance(value, (list, dict, str)) and len(value) == 0))
         try:
-            result = test_holds(test, facts)
+            result = compare(test.op, test.value, present, value)
         except TypeError:   # e.g. an unknown list item compared by order: cannot tell
             result = None
     if result is None:
@@ -327,11 +345,14 @@ def _holds(lit: Lit, path: str, value: Any) -> bool | None:
 # --- the checks ---------------------------------------------------------------------------------
 
 class _Linter:
-    def __init__(self, pack: ContentPack):
+    def __init__(self, pack: ContentPack, types: FactTypes | None = None):
         self.pack = pack
-        self.facts = _Facts(pack)
+        self.facts = _Facts(pack, types)
         self.rules = list(pack.rules)
         self.dnf = {r.id: dnf(r.when) for r in self.rules}
+        self._by_kind: dict[str, list[tuple[Rule, Any]]] | None = None   # actions by kind
+        # whether one test alone (and negated or not) can hold, by the test (the pack keeps it)
+        self._single: dict[tuple[int, bool], bool] = {}
         self.problems: list[Problem] = []
 
     def run(self) -> list[Problem]:
@@ -405,9 +426,19 @@ class _Linter:
 
     def _contradiction(self, rule: Rule, conj: list[Lit]) -> tuple[int | None, str, str] | None:
         """(line, what, how to fix) when the all-of `conj` cannot hold, else None."""
-        groups = self._groups([("", lit) for lit in conj])
-        for (_, path), lits in groups.items():
-            if self.facts.satisfiable(path, lits):
+        groups: dict[str, list[Lit]] = {}
+        for lit in conj:
+            groups.setdefault(lit[0].path, []).append(lit)
+        satisfiable, single = self.facts.satisfiable, self._single
+        for path, lits in groups.items():
+            if len(lits) == 1:
+                lit = lits[0]
+                known = single.get((id(lit[0]), lit[1]))
+                if known is None:
+                    known = single[(id(lit[0]), lit[1])] = satisfiable(path, lits)
+                if known:
+                    continue
+            elif satisfiable(path, lits):
                 continue
             ftype = self.facts.ftype(path)
             for lit in lits:   # one test alone against the declaration
@@ -471,13 +502,21 @@ class _Linter:
                 f"compare with a value {use}, or change {key} of `{field}` in rules/profile.yaml")
 
     # --- includes and excludes -----------------------------------------------------------
-    def _actions(self, kind: str, dead: set[str]):
-        for rule in self.rules:
-            if rule.id in dead:
-                continue
-            for action in rule.then:
-                if action.kind == kind:
-                    yield rule, action
+    def _actions(self, kind: str, dead: set[str]) -> list[tuple[Rule, Any]]:
+        if self._by_kind is None:
+            self._by_kind = defaultdict(list)
+            for rule in self.rules:
+                for action in rule.then:
+                    self._by_kind[action.kind].append((rule, action))
+        return [(rule, action) for rule, action in self._by_kind.get(kind, ())
+                if rule.id not in dead]
+
+    def _by_module(self, kind: str, dead: set[str]) -> dict[str, list[tuple[Rule, Any]]]:
+        """`_actions` of one kind by module, each module's in rule order."""
+        found: dict[str, list[tuple[Rule, Any]]] = defaultdict(list)
+        for rule, action in self._actions(kind, dead):
+            found[action.params["module"]].append((rule, action))
+        return found
 
     @staticmethod
     def _covers(outer: Rule, inner: Rule) -> bool:
@@ -504,11 +543,11 @@ class _Linter:
     # 2. an exclusion that always wins
     def shadowed(self, dead: set[str]) -> set[tuple[str, str, str]]:
         pairs = set()
-        excludes = list(self._actions("exclude", dead))
+        excludes = self._by_module("exclude", dead)
         for rule, action in self._actions("include", dead):
             module = action.params["module"]
-            for other, exclude in excludes:
-                if exclude.params["module"] != module or (rule.id, other.id, module) in pairs:
+            for other, exclude in excludes.get(module, ()):
+                if (rule.id, other.id, module) in pairs:
                     continue
                 if not self._covers(other, rule) or not self._implies(rule, other):
                     continue
@@ -530,14 +569,13 @@ class _Linter:
 
     # 4. include/exclude pairs that overlap
     def overlaps(self, dead: set[str], shadowed: set[tuple[str, str, str]]) -> None:
-        excludes = list(self._actions("exclude", dead))
+        excludes = self._by_module("exclude", dead)
         seen = set()
         for rule, action in self._actions("include", dead):
             module = action.params["module"]
-            for other, exclude in excludes:
+            for other, exclude in excludes.get(module, ()):
                 key = (rule.id, other.id, module)
-                if exclude.params["module"] != module or other.id == rule.id or key in shadowed \
-                        or key in seen:
+                if other.id == rule.id or key in shadowed or key in seen:
                     continue
                 seen.add(key)
                 example = self._overlap(rule, other) if self._meet(rule, other) else None

@@ -1,6 +1,7 @@
 """The content pack as plain, immutable Python objects: what the loader produces and the engine runs."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -163,11 +164,20 @@ class ContentPack:
     proposals_dir: Path
     files: dict[str, bytes] = field(repr=False, default_factory=dict)
 
-    @property
+    # A pack's rule sets are not changed once it is made (dataclasses.replace makes a new pack),
+    # so the rules, and each stage's in firing order, are worked out once.
+    @functools.cached_property
     def rules(self) -> tuple[Rule, ...]:
         return tuple(r for rs in self.rulesets for r in rs.rules)
 
+    @functools.cached_property
+    def _by_stage(self) -> dict[str, tuple[Rule, ...]]:
+        found: dict[str, list[Rule]] = {}
+        for rule in self.rules:
+            found.setdefault(rule.stage, []).append(rule)
+        return {stage: tuple(sorted(rules, key=lambda r: (-r.priority, r.order)))
+                for stage, rules in found.items()}
+
     def stage_rules(self, stage: str) -> list[Rule]:
         """The stage's rules in firing order: higher priority first, ties in file order."""
-        rules = [r for r in self.rules if r.stage == stage]
-        return sorted(rules, key=lambda r: (-r.priority, r.order))
+        return list(self._by_stage.get(stage, ()))

@@ -157,7 +157,7 @@ def _check_pack(path: str | os.PathLike | None) -> tuple[ContentPack | None, lis
     pack = ContentPack(root=root, version=_version(blobs), catalog=catalog, profile=profile,
                        rulesets=tuple(rulesets), tests=tuple(tests), proposals_dir=proposals,
                        files=blobs)
-    return linted(pack, problems)     # rules that can never fire, shadowed, unreachable, overlaps
+    return linted(pack, problems, facts)   # rules that never fire, shadowed, unreachable, overlaps
 
 
 def _sorted_problems(logs: dict[str, ProblemLog]) -> list[Problem]:

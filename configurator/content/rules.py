@@ -2,16 +2,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 from typing import Any
 
-from .expressions import ExpressionError, parse_expression
+from .expressions import Expression, ExpressionError, parse_expression
 from .facts import FactType, FactTypes, literal_type
 from .model import (ALWAYS, STAGES, Action, AllOf, AnyOf, Catalog, Condition, Not, Rule, RuleSet,
                     Template, Test)
 from .problems import ProblemLog, suggest
-from .yamlfile import line_of, plain
+from .regex import RegexError, translate
+from .yamlfile import item_lines, key_lines, line_of, plain
 
 OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "contains", "contains_any",
              "contains_all", "matches", "exists")
@@ -69,9 +71,9 @@ def parse_ruleset(doc: Any, file: str, log: ProblemLog, first_order: int) -> Rul
                   "write `rules:` followed by `- id: ...` items")
         return None
     rules = []
+    lines = item_lines(rules_node)
     for index, node in enumerate(rules_node):
-        rule = _parse_rule(node, name, stage, file, log, line_of(rules_node, index),
-                           first_order + index)
+        rule = _parse_rule(node, name, stage, file, log, lines[index], first_order + index)
         if rule is not None:
             rules.append(rule)
     return RuleSet(name, stage, str(doc.get("description", "")), tuple(rules), file)
@@ -82,37 +84,42 @@ def _parse_rule(node: Any, ruleset: str, stage: str, file: str, log: ProblemLog,
     if not isinstance(node, dict):
         log.error(line, "each rule must be a mapping with `id`, `when` and `then`")
         return None
+    lines = key_lines(node)
     for key in node:
         if key not in RULE_KEYS:
-            log.error(line_of(node, key), f"unknown key `{key}` in a rule",
+            log.error(lines.get(key), f"unknown key `{key}` in a rule",
                       _hint(suggest(key, RULE_KEYS), f"allowed: {', '.join(RULE_KEYS)}"))
     rule_id = node.get("id")
     if not isinstance(rule_id, str) or not ID_PATTERN.match(rule_id):
-        log.error(line_of(node, "id") or line, "a rule needs an `id` in lowercase letters, digits "
+        log.error(lines.get("id") or line, "a rule needs an `id` in lowercase letters, digits "
                   "and dashes", "add e.g. `id: cold-chain-sensors`")
         return None
     priority = node.get("priority", 0)
     if isinstance(priority, bool) or not isinstance(priority, int) \
             or not 0 <= priority <= MAX_PRIORITY:
-        log.error(line_of(node, "priority"), f"priority of rule `{rule_id}` must be a whole number "
+        log.error(lines.get("priority"), f"priority of rule `{rule_id}` must be a whole number "
                   f"from 0 to {MAX_PRIORITY}", "higher fires first; leave it out for 0")
         priority = 0
     draft = node.get("draft", False)
     if not isinstance(draft, bool):
-        log.error(line_of(node, "draft"), f"`draft` of rule `{rule_id}` must be true or false",
+        log.error(lines.get("draft"), f"`draft` of rule `{rule_id}` must be true or false",
                   "write `draft: true` to keep the rule out of production runs")
         draft = False
-    effective_from, effective_until = _parse_effective(node.get("effective"), rule_id, log,
-                                                       line_of(node, "effective") or line)
-    when = parse_condition(node.get("when"), log, line_of(node, "when") or line)
+    effective = node.get("effective")
+    effective_from = effective_until = None
+    if effective is not None:
+        effective_from, effective_until = _parse_effective(effective, rule_id, log,
+                                                           lines.get("effective") or line)
+    when = parse_condition(node.get("when"), log, lines.get("when") or line)
     then_node = node.get("then")
     if not isinstance(then_node, list) or not then_node:
-        log.error(line_of(node, "then") or line, f"rule `{rule_id}` needs `then:`, a list of actions",
+        log.error(lines.get("then") or line, f"rule `{rule_id}` needs `then:`, a list of actions",
                   "write e.g. `then: [{include: platform-core}]`")
         then_node = []
     actions = []
+    then_lines = item_lines(then_node)
     for index, item in enumerate(then_node):
-        action = _parse_action(item, log, line_of(then_node, index) or line)
+        action = _parse_action(item, log, then_lines[index] or line)
         if action is not None:
             actions.append(action)
     return Rule(rule_id, ruleset, stage, str(node.get("description", "")), priority, when,
@@ -155,14 +162,21 @@ def parse_condition(node: Any, log: ProblemLog, line: int | None) -> Condition:
                   "to combine alternatives write `any: [ {...}, {...} ]`")
         return ALWAYS
     items: list[Condition] = []
+    lines = key_lines(node)
     for key, value in node.items():
-        kline = line_of(node, key) or line
+        kline = lines.get(key) or line
+        cls = value.__class__
+        if cls is str or cls is int or cls is float or cls is bool:
+            if key not in ("any", "all", "not"):     # `path: value`: equals (the common case)
+                items.append(Test(str(key), "eq", value, kline))
+                continue
         if key in ("any", "all"):
             if not isinstance(value, list) or not value:
                 log.error(kline, f"`{key}:` needs a non-empty list of conditions",
                           f"write `{key}: [{{profile.sites: {{gte: 5}}}}, ...]`")
                 continue
-            parts = tuple(parse_condition(v, log, line_of(value, i) or kline)
+            value_lines = item_lines(value)
+            parts = tuple(parse_condition(v, log, value_lines[i] or kline)
                           for i, v in enumerate(value))
             items.append(AnyOf(parts) if key == "any" else AllOf(parts))
         elif key == "not":
@@ -180,12 +194,13 @@ def _parse_tests(path: str, value: Any, log: ProblemLog, line: int | None) -> li
         if not value:
             log.error(line, f"`{path}: {{}}` has no operator", f"write e.g. `{path}: {{gte: 5}}`")
         tests = []
+        lines = key_lines(value)
         for op, operand in value.items():
             if op not in OPERATORS:
-                log.error(line_of(value, op) or line, f"unknown operator `{op}` on {path}",
+                log.error(lines.get(op) or line, f"unknown operator `{op}` on {path}",
                           _hint(suggest(op, OPERATORS), f"operators: {', '.join(OPERATORS)}"))
                 continue
-            tests.append(Test(path, str(op), _plain_value(operand), line_of(value, op) or line))
+            tests.append(Test(path, str(op), _plain_value(operand), lines.get(op) or line))
         return tests
     if isinstance(value, list):
         log.error(line, f"`{path}` is compared with a list", "write `{in: [a, b]}` for one of "
@@ -322,30 +337,58 @@ def _parse_adjustment(kind: str, value: Any, log: ProblemLog, line: int | None) 
 
 
 def _expression(source: Any, log: ProblemLog, line: int | None):
+    if source.__class__ in (int, float, bool) or \
+            (source.__class__ is str and len(source) <= MAX_KEPT_TEXT):
+        expression, error = _parsed_expression(source)
+    else:                      # long, or not hashable (a list or mapping): not kept
+        expression, error = _parsed_expression.__wrapped__(source)
+    if error:
+        log.error(line, error, "see the quantity expressions section of README.md")
+    return expression
+
+
+# Rules repeat the same quantities, reasons and texts; each is parsed once (an Expression or
+# Template is immutable, so rules can share it). Only short texts are kept, so that the caches
+# stay small whatever the packs loaded.
+MAX_KEPT_TEXT = 500
+
+
+@functools.lru_cache(maxsize=4096, typed=True)
+def _parsed_expression(source: Any) -> tuple[Any, str]:
+    """(the expression, "") or (the expression 0, why `source` is not one)."""
     try:
-        return parse_expression(source)
+        return parse_expression(source), ""
     except ExpressionError as exc:
-        log.error(line, str(exc), "see the quantity expressions section of README.md")
-        return parse_expression(0)
+        return parse_expression(0), str(exc)
 
 
 def _template(source: Any, log: ProblemLog, line: int | None) -> Template:
     if not isinstance(source, str):
         log.error(line, "a reason or text must be a string")
         source = str(source)
+    template, errors = (_parsed_template(source) if len(source) <= MAX_KEPT_TEXT
+                        else _parsed_template.__wrapped__(source))
+    for message in errors:
+        log.error(line, message, "placeholders hold a fact path such as {profile.sites}")
+    return template
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_template(source: str) -> tuple[Template, tuple[str, ...]]:
+    """The template, and what is wrong with its placeholders."""
     parts: list[Any] = []
+    errors: list[str] = []
     pos = 0
     for match in PLACEHOLDER.finditer(source):
         parts.append(source[pos:match.start()])
         try:
             parts.append(parse_expression(match.group(1)))
         except ExpressionError as exc:
-            log.error(line, f"placeholder {{{match.group(1)}}}: {exc}",
-                      "placeholders hold a fact path such as {profile.sites}")
+            errors.append(f"placeholder {{{match.group(1)}}}: {exc}")
             parts.append(match.group(0))
         pos = match.end()
     parts.append(source[pos:])
-    return Template(source, tuple(p for p in parts if p != ""))
+    return Template(source, tuple(p for p in parts if p != "")), tuple(errors)
 
 
 # --- meaning: facts, types, modules ----------------------------------------------------------
@@ -378,6 +421,7 @@ def check_rules(rulesets: list[RuleSet], facts: FactTypes, catalog: Catalog,
                 logs: dict[str, ProblemLog]) -> None:
     seen: dict[str, Rule] = {}
     names: dict[str, RuleSet] = {}
+    checked: dict[tuple, tuple[str, str] | None] = {}     # rules repeat the same tests
     for ruleset in rulesets:
         log = logs[ruleset.file]
         if ruleset.id in names:
@@ -390,21 +434,39 @@ def check_rules(rulesets: list[RuleSet], facts: FactTypes, catalog: Catalog,
                 log.error(rule.line, f"rule id `{rule.id}` is already used at {other.file}:{other.line}",
                           "give every rule a unique id")
             seen[rule.id] = rule
-            _check_condition(rule.when, facts, log)
+            _check_condition(rule.when, facts, log, checked)
             for action in rule.then:
                 _check_action(action, rule, facts, catalog, log)
 
 
-def _check_condition(cond: Condition, facts: FactTypes, log: ProblemLog) -> None:
+def _check_condition(cond: Condition, facts: FactTypes, log: ProblemLog,
+                     checked: dict[tuple, tuple[str, str] | None]) -> None:
     if isinstance(cond, (AllOf, AnyOf)):
         for item in cond.items:
-            _check_condition(item, facts, log)
+            _check_condition(item, facts, log, checked)
     elif isinstance(cond, Not):
-        _check_condition(cond.item, facts, log)
+        _check_condition(cond.item, facts, log, checked)
     else:
-        message = check_test(cond, facts)
+        try:
+            key = (cond.path, cond.op, frozen(cond.value))
+            message = checked[key]
+        except KeyError:
+            message = checked[key] = check_test(cond, facts)
+        except TypeError:          # an operand that cannot be a key
+            message = check_test(cond, facts)
         if message:
             log.error(cond.line, *message)
+
+
+def frozen(value: Any) -> Any:
+    """`value` as a key that tells apart what compares equal across types (1, 1.0, true): a
+    text is itself, anything else a tuple (its type, its value)."""
+    cls = value.__class__
+    if cls is str:
+        return value
+    if cls is list:
+        return list, tuple(frozen(v) for v in value)
+    return cls, value
 
 
 def _known_paths(facts: FactTypes) -> list[str]:
@@ -471,7 +533,6 @@ def check_test(test: Test, facts: FactTypes) -> tuple[str, str] | None:
             return f"`matches` works on text; {path} is a {ftype.type}", ""
         if not isinstance(value, str):
             return f"`matches` on {path} needs a regular expression in quotes", ""
-        from .regex import RegexError, translate
         try:
             translate(value)
         except RegexError as exc:
@@ -537,7 +598,6 @@ def _check_action(action: Action, rule: Rule, facts: FactTypes, catalog: Catalog
     numeric = [params.get(k) for k in ("quantity", "percent", "amount")]
     if isinstance(params.get("values"), dict) and action.kind == "derive":
         numeric += list(params["values"].values())
-    from .expressions import Expression
     for name, raw in (params.get("values") or {}).items() if action.kind == "derive" else ():
         if isinstance(raw, float) and not (math.isfinite(raw) and abs(raw) < MAX_NUMBER):
             log.error(action.line, f"derived `{name}: {raw!r}` is not a number the rules engine "
@@ -561,7 +621,6 @@ MAX_AMOUNT = 1e12        # money in an action (as for a catalog price): cents of
 
 def _constant_problem(expr: Any, kind: str) -> str | None:
     """Why a constant number in an action cannot be used (`.nan`, `.inf`, 1e308, 1/0), or None."""
-    from .expressions import ExpressionError
     try:
         value = expr.evaluate({})
     except ExpressionError as exc:
@@ -577,7 +636,6 @@ def _constant_problem(expr: Any, kind: str) -> str | None:
 
 def _expressions_and_templates(params: dict):
     """The fact paths each expression or template in an action's parameters reads."""
-    from .expressions import Expression
     values = list(params.values())
     if isinstance(params.get("values"), dict):
         values += list(params["values"].values())

@@ -26,6 +26,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import operator
 import re
 import stat
 import threading
@@ -223,20 +224,47 @@ def read_text(path: Path, limit: int = MAX_FILE_BYTES) -> str:
 
 def line_of(node: Any, key: Any = None) -> int | None:
     """1-based line of `node`, or of `key` within a mapping / index within a sequence."""
+    cls = node.__class__
     try:
+        if cls is LineMap:
+            return node.line if key is None else node.key_lines.get(key)
+        if cls is LineSeq:
+            if key is None:
+                return node.line
+            lines = node.item_lines
+            return lines[key] if isinstance(key, int) and 0 <= key < len(lines) else None
         if key is None:
             return node.lc.line + 1
-        if isinstance(node, (CommentedMap, LineMap)):
+        if isinstance(node, CommentedMap):
             return node.lc.key(key)[0] + 1
-        if isinstance(node, (CommentedSeq, LineSeq)):
+        if isinstance(node, CommentedSeq):
             return node.lc.item(key)[0] + 1
     except (AttributeError, KeyError, IndexError, TypeError):
         return None
     return None
 
 
+def key_lines(node: Any) -> dict:
+    """The 1-based line of each key of a mapping, as `line_of(node, key)`, for a loop over its
+    keys (a key whose line is not known is left out). The mapping's own: do not change it."""
+    if node.__class__ is LineMap:
+        return node.key_lines
+    return {key: line for key in node if (line := line_of(node, key)) is not None}
+
+
+def item_lines(node: Any) -> list:
+    """The 1-based line of each item of a sequence, as `line_of(node, index)`, for a loop over
+    its items. The sequence's own: do not change it."""
+    if node.__class__ is LineSeq:
+        return node.item_lines
+    return [line_of(node, index) for index in range(len(node))]
+
+
 def plain(node: Any) -> Any:
     """Convert ruamel's containers and scalars to plain dicts, lists, str, int, float, bool."""
+    cls = node.__class__
+    if cls is str or cls is int or cls is float or cls is bool or node is None:
+        return node
     if isinstance(node, dict):
         return {str(k): plain(v) for k, v in node.items()}
     if isinstance(node, list):
@@ -258,41 +286,25 @@ def plain(node: Any) -> Any:
 
 # --- the fast reader ----------------------------------------------------------------------------
 
-class _Lines:
-    """Where a mapping's keys or a sequence's items start (0-based line, column), as ruamel's `lc`."""
-    __slots__ = ("line", "col", "data")
-
-    def __init__(self, line: int, col: int):
-        self.line, self.col = line, col
-        self.data: dict = {}
-
-    def key(self, key: Any) -> tuple[int, int]:
-        return self.data[key][:2]
-
-    def value(self, key: Any) -> tuple[int, int]:
-        return self.data[key][2:]
-
-    def item(self, index: int) -> tuple[int, int]:
-        return self.data[index]
-
-
 class LineMap(dict):
-    """A mapping read from YAML that knows the line of each key (`line_of`)."""
-    __slots__ = ("lc",)
+    """A mapping read from YAML that knows its own line and the line of each key (`line_of`);
+    lines are 1-based."""
+    __slots__ = ("line", "key_lines")
 
     def __deepcopy__(self, memo: dict) -> "LineMap":
         out = LineMap((copy.deepcopy(k, memo), copy.deepcopy(v, memo)) for k, v in self.items())
-        out.lc = self.lc
+        out.line, out.key_lines = self.line, self.key_lines
         return out
 
 
 class LineSeq(list):
-    """A sequence read from YAML that knows the line of each item (`line_of`)."""
-    __slots__ = ("lc",)
+    """A sequence read from YAML that knows its own line and the line of each item (`line_of`);
+    lines are 1-based."""
+    __slots__ = ("line", "item_lines")
 
     def __deepcopy__(self, memo: dict) -> "LineSeq":
         out = LineSeq(copy.deepcopy(v, memo) for v in self)
-        out.lc = self.lc
+        out.line, out.item_lines = self.line, self.item_lines
         return out
 
 
@@ -317,6 +329,9 @@ def _resolvers() -> dict[str, list[tuple[str, re.Pattern]]]:
     for versions, tag, regexp, first in implicit_resolvers:
         if (1, 2) not in versions:
             continue
+        # ruamel compiles its patterns lazily, behind a wrapper that costs a Python call on
+        # every use: the compiled pattern itself
+        regexp = re.compile(regexp.pattern, regexp.flags)
         for ch in first:
             table.setdefault(ch, []).append((tag.rsplit(":", 1)[-1], regexp))
     return table
@@ -324,7 +339,23 @@ def _resolvers() -> dict[str, list[tuple[str, re.Pattern]]]:
 
 _BY_FIRST = _resolvers() if _FAST else {}
 _DATE = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$")
-_PLAIN, _MAP, _SEQ = "!plain", "!map", "!seq"
+
+
+class _Marker:
+    """What `_Composer.resolve` puts in a node's tag when the file gave none; a tag the file
+    gives is always a str, so it can never be taken for one of these."""
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+# _TEXT: a quoted scalar, or a plain one that no YAML 1.2 type claims by its first character
+# (its value is the text itself); _PLAIN: a plain scalar to resolve (null, bool, number, date)
+_TEXT, _PLAIN, _MAP, _SEQ = _Marker("!text"), _Marker("!plain"), _Marker("!map"), _Marker("!seq")
 
 
 def _tag_of(value: str) -> str:
@@ -337,8 +368,8 @@ def _tag_of(value: str) -> str:
 
 def _scalar(node: Any) -> Any:
     value = node.value
-    if node.tag != _PLAIN:
-        if node.tag == "!quoted":
+    if node.tag is not _PLAIN:
+        if node.tag is _TEXT:
             return value
         raise YamlSyntaxError(node.start_mark.line + 1, _tag_message(node.tag))
     tag = _tag_of(value)
@@ -389,15 +420,16 @@ if _FAST:
     class _Composer(CParser):
         """libyaml's composer; tags resolved to markers, values built by `_build`."""
 
-        def descend_resolver(self, current_node: Any, current_index: Any) -> None:
-            pass
+        # Called around every node; nothing to do here (the resolver's path tracking is not
+        # used). C functions that do nothing, as a Python method each would cost a call per node
+        # (a builtin is not bound to the instance: `descend_resolver(node, index)` is
+        # `operator.is_(node, index)`, `ascend_resolver()` is `tuple()`).
+        descend_resolver = operator.is_
+        ascend_resolver = tuple
 
-        def ascend_resolver(self) -> None:
-            pass
-
-        def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> _Marker:
             if kind is ScalarNode:
-                return _PLAIN if implicit[0] else "!quoted"
+                return _PLAIN if implicit[0] and value[:1] in _BY_FIRST else _TEXT
             return _MAP if kind is MappingNode else _SEQ
 
 
@@ -426,13 +458,64 @@ def _parse_fast(text: str) -> Any:
         parser.dispose()
     if node is None:
         return None
-    # an alias is the anchored node itself, met again: containers are caught by `seen`, and
-    # scalars too when the text could hold an alias at all
-    scalars: set[int] | None = set() if "*" in text else None
-    return _build(node, set(), scalars, 1)
+    if node.__class__ is ScalarNode:
+        return node.value if node.tag is _TEXT else _scalar(node)
+    # an alias is the anchored node itself, met again; there is none without an anchor (`&`)
+    if "&" in text and "*" in text:
+        return _build_tracked(node, set(), set(), 1)
+    return _build(node, 1)
 
 
-def _build(node: Any, seen: set[int], scalars: set[int] | None, depth: int) -> Any:
+def _build(node: Any, depth: int) -> Any:
+    """The value of a mapping or sequence node (a file without aliases)."""
+    mark = node.start_mark
+    if depth > MAX_DEPTH:
+        raise YamlSyntaxError(mark.line + 1, _DEPTH)
+    if node.__class__ is MappingNode:
+        if node.tag is not _MAP:
+            raise YamlSyntaxError(mark.line + 1, _tag_message(node.tag))
+        out = LineMap()
+        out.line = mark.line + 1
+        lines = out.key_lines = {}
+        for key_node, value_node in node.value:
+            if key_node.__class__ is not ScalarNode:
+                raise _NotFast         # a complex key
+            tag = key_node.tag
+            if tag is _TEXT:
+                key = key_node.value
+            else:
+                if tag is _PLAIN and key_node.value == "<<":
+                    raise YamlSyntaxError(key_node.start_mark.line + 1, _MERGE)
+                key = _scalar(key_node)
+            if key in out:
+                raise YamlSyntaxError(key_node.start_mark.line + 1, _duplicate(key, lines[key]))
+            if value_node.__class__ is ScalarNode:
+                out[key] = value_node.value if value_node.tag is _TEXT else _scalar(value_node)
+            else:
+                out[key] = _build(value_node, depth + 1)
+            lines[key] = key_node.start_mark.line + 1
+        return out
+    if node.tag is not _SEQ:
+        raise YamlSyntaxError(mark.line + 1, _tag_message(node.tag))
+    seq = LineSeq()
+    seq.line = mark.line + 1
+    append = seq.append
+    for child in node.value:
+        if child.__class__ is ScalarNode:
+            append(child.value if child.tag is _TEXT else _scalar(child))
+        else:
+            append(_build(child, depth + 1))
+    seq.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return seq
+
+
+def _duplicate(key: Any, first: int) -> str:
+    return (f"YAML syntax: found duplicate key \"{shorten(key, 80)}\" (first at line {first}); "
+            "each key may appear once in a mapping")
+
+
+def _build_tracked(node: Any, seen: set[int], scalars: set[int], depth: int) -> Any:
+    """As `_build`, refusing a node met twice (an alias), where it is met."""
     if id(node) in seen:
         raise YamlSyntaxError(node.start_mark.line + 1, _ALIAS)
     cls = node.__class__
@@ -443,53 +526,34 @@ def _build(node: Any, seen: set[int], scalars: set[int] | None, depth: int) -> A
         raise YamlSyntaxError(mark.line + 1, _DEPTH)
     seen.add(id(node))
     if cls is MappingNode:
-        if node.tag != _MAP:
+        if node.tag is not _MAP:
             raise YamlSyntaxError(mark.line + 1, _tag_message(node.tag))
         out = LineMap()
-        lines = out.lc = _Lines(mark.line, mark.column)
-        data = lines.data
+        out.line = mark.line + 1
+        lines = out.key_lines = {}
         for key_node, value_node in node.value:
             if key_node.__class__ is not ScalarNode:
                 raise _NotFast         # a complex key
-            if key_node.tag == _PLAIN and key_node.value == "<<":
+            if key_node.tag is _PLAIN and key_node.value == "<<":
                 raise YamlSyntaxError(key_node.start_mark.line + 1, _MERGE)
             key = _leaf(key_node, scalars)
             if key in out:
-                first = data[key][0] + 1
-                raise YamlSyntaxError(key_node.start_mark.line + 1, "YAML syntax: found "
-                                      f"duplicate key \"{shorten(key, 80)}\" (first at line "
-                                      f"{first}); each key may appear once in a mapping")
-            if value_node.__class__ is ScalarNode:
-                out[key] = _leaf(value_node, scalars)
-            else:
-                out[key] = _build(value_node, seen, scalars, depth + 1)
-            km, vm = key_node.start_mark, value_node.start_mark
-            data[key] = (km.line, km.column, vm.line, vm.column)
+                raise YamlSyntaxError(key_node.start_mark.line + 1, _duplicate(key, lines[key]))
+            out[key] = _build_tracked(value_node, seen, scalars, depth + 1)
+            lines[key] = key_node.start_mark.line + 1
         return out
-    if node.tag != _SEQ:
+    if node.tag is not _SEQ:
         raise YamlSyntaxError(mark.line + 1, _tag_message(node.tag))
     seq = LineSeq()
-    seq.lc = _Lines(mark.line, mark.column)
-    items = seq.lc.data
-    for index, child in enumerate(node.value):
-        seq.append(_leaf(child, scalars) if child.__class__ is ScalarNode
-                   else _build(child, seen, scalars, depth + 1))
-        cm = child.start_mark
-        items[index] = (cm.line, cm.column)
+    seq.line = mark.line + 1
+    for child in node.value:
+        seq.append(_build_tracked(child, seen, scalars, depth + 1))
+    seq.item_lines = [child.start_mark.line + 1 for child in node.value]
     return seq
 
 
-def _leaf(node: Any, scalars: set[int] | None) -> Any:
-    if scalars is not None:
-        if id(node) in scalars:
-            raise YamlSyntaxError(node.start_mark.line + 1, _ALIAS)
-        scalars.add(id(node))
-    return _value(node)
-
-
-def _value(node: Any) -> Any:
-    """A scalar's value; the common case (text that no YAML 1.2 type claims) first."""
-    value = node.value
-    if node.tag == _PLAIN and value[:1] not in _BY_FIRST:
-        return value
-    return _scalar(node)
+def _leaf(node: Any, scalars: set[int]) -> Any:
+    if id(node) in scalars:
+        raise YamlSyntaxError(node.start_mark.line + 1, _ALIAS)
+    scalars.add(id(node))
+    return node.value if node.tag is _TEXT else _scalar(node)

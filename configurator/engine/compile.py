@@ -9,7 +9,7 @@ operator or-ed with "has no value".
 from __future__ import annotations
 
 import json
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,33 +65,50 @@ def nnf(cond: Condition, negate: bool = False) -> Condition:
     return AllOf(items) if negate else AnyOf(items)
 
 
-def compile_condition(cond: Condition, flags: FlagRegistry) -> dict:
+class Compiled(dict):
+    """A compiled condition: the durable expression (a dict, as it is sent), with the tests in
+    it, in order, as `_comparisons` lists them, noted while it was built (so the limit checks
+    and the pipeline do not walk it again)."""
+    __slots__ = ("comparisons",)
+
+
+def compile_condition(cond: Condition, flags: FlagRegistry) -> Compiled:
     """The durable expression for `cond` over the world fact."""
-    expression = _expr(nnf(cond), flags)
-    if expression is TRUE:
-        return {"t": "w"}       # every world fact; an empty $and would hang durable-rules
-    if expression is FALSE:
-        return {"t": "never"}   # no world fact
-    return expression
+    found: list[tuple[str, str, Any]] = []
+    expression = _expr(cond, flags, False, found)
+    if expression is TRUE:       # every world fact; an empty $and would hang durable-rules
+        expression, found = {"t": "w"}, [("t", "eq", "w")]
+    elif expression is FALSE:    # no world fact
+        expression, found = {"t": "never"}, [("t", "eq", "never")]
+    out = Compiled(expression)
+    out.comparisons = found
+    return out
 
 
 TRUE, FALSE = object(), object()   # a group with nothing left in it: all-of [] / any-of []
 
 
-def _expr(cond: Condition, flags: FlagRegistry) -> Any:
+def _expr(cond: Condition, flags: FlagRegistry, negate: bool, found: list) -> Any:
+    """The expression for `cond` (negated: for `not cond`), as of its negation normal form
+    (`nnf`): De Morgan on the way down, a negation ends at a single test. Each test made is
+    added to `found` (attribute, op, value), in the order of the expression; a group that
+    comes to nothing (TRUE or FALSE) takes its tests out again."""
     if isinstance(cond, Test):
-        return _positive(cond, flags)
+        return _negative(cond, flags, found) if negate else _positive(cond, flags, found)
     if isinstance(cond, Not):
-        return _negative(cond.item, flags)
-    parts = [_expr(item, flags) for item in cond.items]
-    if isinstance(cond, AllOf):
+        return _expr(cond.item, flags, not negate, found)
+    mark = len(found)
+    parts = [_expr(item, flags, negate, found) for item in cond.items]
+    if isinstance(cond, AllOf) != negate:          # all-of, or not(any-of)
         if any(p is FALSE for p in parts):
+            del found[mark:]
             return FALSE
         parts = [p for p in parts if p is not TRUE]
         if not parts:
             return TRUE
         return parts[0] if len(parts) == 1 else {"$and": parts}
     if any(p is TRUE for p in parts):
+        del found[mark:]
         return TRUE
     parts = [p for p in parts if p is not FALSE]
     if not parts:
@@ -99,21 +116,31 @@ def _expr(cond: Condition, flags: FlagRegistry) -> Any:
     return parts[0] if len(parts) == 1 else {"$or": parts}
 
 
+# Each builder returns one test's expression and notes the test in `found`, as `_comparisons`
+# would list it.
 
-def _eq(path: str, value: Any) -> dict:
+def _eq(path: str, value: Any, found: list) -> dict:
+    found.append((path, "eq", value))
     return {path: value}
 
 
-def _has(path: str, flags: FlagRegistry, present: bool) -> dict:
-    return {f"has.{flags.flag(path)}": 1 if present else 0}
+def _op(op: str, path: str, value: Any, found: list) -> dict:
+    found.append((path, op, value))
+    return {op: {path: value}}
 
 
-def _item(path: str, value: Any) -> dict:
-    return {"$iany": {path: {"$i": value}}}
+def _has(flag: str, present: bool, found: list) -> dict:
+    attribute, value = f"has.{flag}", 1 if present else 0
+    found.append((attribute, "eq", value))
+    return {attribute: value}
 
 
-def _no_item(path: str, value: Any) -> dict:
-    return {"$iall": {path: {"$neq": {"$i": value}}}}
+def _item(path: str, value: Any, found: list) -> dict:
+    return _op("$iany", path, {"$i": value}, found)
+
+
+def _no_item(path: str, value: Any, found: list) -> dict:
+    return _op("$iall", path, {"$neq": {"$i": value}}, found)
 
 
 def _any_of(parts: list[dict]) -> dict:
@@ -124,55 +151,55 @@ def _all_of(parts: list[dict]) -> dict:
     return parts[0] if len(parts) == 1 else {"$and": parts}
 
 
-def _positive(test: Test, flags: FlagRegistry) -> dict:
+def _positive(test: Test, flags: FlagRegistry, found: list) -> dict:
     path, op, value = test.path, test.op, test.value
     if op == "eq":
-        return _eq(path, value)
+        return _eq(path, value, found)
     if op in DURABLE_OP:
-        return {DURABLE_OP[op]: {path: value}}
+        return _op(DURABLE_OP[op], path, value, found)
     if op == "in":
-        return _any_of([_eq(path, v) for v in value])
+        return _any_of([_eq(path, v, found) for v in value])
     if op == "not_in":
-        return _all_of([{"$neq": {path: v}} for v in value])
+        return _all_of([_op("$neq", path, v, found) for v in value])
     if op == "contains":
-        return _item(path, value)
+        return _item(path, value, found)
     if op == "contains_any":
-        return _any_of([_item(path, v) for v in value])
+        return _any_of([_item(path, v, found) for v in value])
     if op == "contains_all":
-        return _all_of([_item(path, v) for v in value])
+        return _all_of([_item(path, v, found) for v in value])
     if op == "matches":
-        return {"$mt": {path: translate(value)}}
+        return _op("$mt", path, translate(value), found)
     if op == "exists":
-        return _has(path, flags, bool(value))
+        return _has(flags.flag(path), bool(value), found)
     raise NotCompilable(test, f"operator `{op}` is not supported")  # pragma: no cover
 
 
-def _negative(test: Test, flags: FlagRegistry) -> dict:
+def _negative(test: Test, flags: FlagRegistry, found: list) -> dict:
     """`not test`: true when the fact has no value, or has one that fails the test."""
     path, op, value = test.path, test.op, test.value
     if op == "exists":
-        return _has(path, flags, not value)
-    missing = _has(path, flags, False)
+        return _has(flags.flag(path), not value, found)
+    flag = flags.flag(path)            # (named first, also when the test is refused below)
     if op == "eq":
-        inverse = {"$neq": {path: value}}
+        inverse = _op("$neq", path, value, found)
     elif op == "ne":
-        inverse = _eq(path, value)
+        inverse = _eq(path, value, found)
     elif op in COMPLEMENT:
-        inverse = {DURABLE_OP[COMPLEMENT[op]]: {path: value}}
+        inverse = _op(DURABLE_OP[COMPLEMENT[op]], path, value, found)
     elif op == "in":
-        inverse = _all_of([{"$neq": {path: v}} for v in value])
+        inverse = _all_of([_op("$neq", path, v, found) for v in value])
     elif op == "not_in":
-        inverse = _any_of([_eq(path, v) for v in value])
+        inverse = _any_of([_eq(path, v, found) for v in value])
     elif op == "contains":
-        inverse = _no_item(path, value)
+        inverse = _no_item(path, value, found)
     elif op == "contains_any":
-        inverse = _all_of([_no_item(path, v) for v in value])
+        inverse = _all_of([_no_item(path, v, found) for v in value])
     elif op == "contains_all":
-        inverse = _any_of([_no_item(path, v) for v in value])
+        inverse = _any_of([_no_item(path, v, found) for v in value])
     else:
         raise NotCompilable(test, f"`not` around `{op}` cannot be evaluated by the rules engine; "
                                   "write the condition positively (e.g. `not_in: [...]`)")
-    return {"$or": [inverse, missing]}
+    return {"$or": [inverse, _has(flag, False, found)]}
 
 
 # --- limits ---------------------------------------------------------------------------------
@@ -187,20 +214,37 @@ def tests_of(cond: Condition):
             yield from tests_of(item)
 
 
-def _comparisons(expression: dict):
-    """(attribute, op, value) for each test in a compiled durable expression."""
+def _comparisons(expression: dict) -> list[tuple[str, str, Any]]:
+    """(attribute, op, value) for each test in a compiled durable expression, in order (for
+    `$iany`/`$iall` the value is the item test, e.g. {"$i": "cold-chain"}). Read it, do not
+    change it: for a `Compiled` expression it is the list noted when it was compiled."""
+    if expression.__class__ is Compiled:
+        return expression.comparisons
+    found: list[tuple[str, str, Any]] = []
+    _collect(expression, found)
+    return found
+
+
+def _collect(expression: dict, found: list) -> None:
+    append = found.append
     for key, body in expression.items():
-        if key in ("$and", "$or"):
+        if key == "$and" or key == "$or":
             for part in body:
-                yield from _comparisons(part)
-        elif key in ("$iany", "$iall"):
-            for attribute, inner in body.items():
-                yield attribute, key, repr(inner)
-        elif key.startswith("$"):
+                if len(part) != 1 or "$and" in part or "$or" in part:
+                    _collect(part, found)
+                    continue
+                # one test: as below, without a call (most parts are one test)
+                ((op, inner),) = part.items()
+                if op[:1] != "$":
+                    append((op, "eq", inner))
+                else:
+                    for attribute, value in inner.items():
+                        append((attribute, op, value))
+        elif key[:1] == "$":
             for attribute, value in body.items():
-                yield attribute, key, value
+                append((attribute, key, value))
         else:
-            yield key, "eq", body
+            append((key, "eq", body))
 
 
 def limit_problems(stage: str, rules: list[Rule], compiled: dict[str, dict],
@@ -212,40 +256,34 @@ def limit_problems(stage: str, rules: list[Rule], compiled: dict[str, dict],
         problems.append(Problem(first.file, first.line, f"the {stage} stage has {len(rules)} rules; "
                                 f"the rules engine takes at most {MAX_RULES_PER_STAGE} per stage",
                                 "merge similar rules (use `in: [...]`) or move rules to another stage"))
-    same: Counter = Counter()
-    first_with: dict[str, Rule] = {}
-    for rule in rules:
-        if rule.id not in compiled:    # already reported as not compilable
-            continue
-        key = repr(compiled[rule.id])
-        same[key] += 1
-        first_with.setdefault(key, rule)
-    for key, count in same.items():
-        if count > MAX_IDENTICAL_CONDITIONS:
-            rule = first_with[key]
-            problems.append(Problem(rule.file, rule.line, f"{count} rules in the {stage} stage have "
-                                    f"exactly the same `when` as `{rule.id}`; the rules engine "
-                                    f"takes at most {MAX_IDENTICAL_CONDITIONS}",
-                                    "merge them into fewer rules with more actions each"))
+    for count, rule in _identical(rules, compiled):
+        problems.append(Problem(rule.file, rule.line, f"{count} rules in the {stage} stage have "
+                                f"exactly the same `when` as `{rule.id}`; the rules engine "
+                                f"takes at most {MAX_IDENTICAL_CONDITIONS}",
+                                "merge them into fewer rules with more actions each"))
     # Counted on what durable-rules receives: equality values hash (it hangs past 512 distinct
     # values on one attribute), every other comparison is a node of its own (past 64 on one
     # attribute it fails while matching, error 303) - `contains`, `ne`, `not_in` and negations
     # included.
     equal_values: dict[str, set] = defaultdict(set)
-    comparisons: Counter = Counter()
+    comparisons: dict[str, int] = {}
     reported: set[str] = set()
     for rule in rules:
-        if rule.id not in compiled:
+        expression = compiled.get(rule.id)
+        if expression is None:
             continue
-        for attribute, op, value in _comparisons(compiled[rule.id]):
-            if attribute.startswith("has.") or attribute == "t":
+        for attribute, op, value in _comparisons(expression):
+            if attribute[:4] == "has." or attribute == "t":
                 continue
             if op == "eq":
-                equal_values[attribute].add(repr(value))
-                count, limit = len(equal_values[attribute]), MAX_EQUALITY_VALUES
+                values = equal_values[attribute]
+                cls = value.__class__    # distinct as their repr() is, without writing it
+                values.add(value if cls is str else (cls, value) if cls is int or cls is bool
+                           else (None, repr(value)))
+                count, limit = len(values), MAX_EQUALITY_VALUES
             else:
-                comparisons[attribute] += 1
-                count, limit = comparisons[attribute], MAX_RANGE_TESTS
+                count = comparisons[attribute] = comparisons.get(attribute, 0) + 1
+                limit = MAX_RANGE_TESTS
             if count <= limit or attribute in reported:
                 continue
             reported.add(attribute)
@@ -266,6 +304,31 @@ def limit_problems(stage: str, rules: list[Rule], compiled: dict[str, dict],
     return problems
 
 
+def _identical(rules: list[Rule], compiled: dict[str, dict]) -> list[tuple[int, Rule]]:
+    """(how many, the first) for each condition more than MAX_IDENTICAL_CONDITIONS rules have,
+    in the order of the first rules. Conditions are compared whole (their repr) only within
+    groups that share their number of tests and the first and last (a cheap key), and large
+    enough to matter."""
+    groups: dict[tuple, list[int]] = {}
+    for position, rule in enumerate(rules):
+        expression = compiled.get(rule.id)
+        if expression is None:          # already reported as not compilable
+            continue
+        tests = _comparisons(expression)
+        key = (len(tests), tests[0][:2], tests[-1][:2]) if tests else ()
+        groups.setdefault(key, []).append(position)
+    found = []
+    for positions in groups.values():
+        if len(positions) <= MAX_IDENTICAL_CONDITIONS:
+            continue
+        same: dict[str, list[int]] = {}
+        for position in positions:
+            same.setdefault(repr(compiled[rules[position].id]), []).append(position)
+        found += [(members[0], len(members)) for members in same.values()
+                  if len(members) > MAX_IDENTICAL_CONDITIONS]
+    return [(count, rules[first]) for first, count in sorted(found)]
+
+
 # --- durable-rules' tree of tests -----------------------------------------------------------
 #
 # durable-rules (rete.c) turns every rule's condition into a path of test nodes from one root,
@@ -282,11 +345,14 @@ def limit_problems(stage: str, rules: list[Rule], compiled: dict[str, dict],
 
 
 class _Node:
-    __slots__ = ("test", "parent", "children", "unshared", "groups", "counted")
+    __slots__ = ("test", "chain", "children", "unshared", "groups", "counted")
 
     def __init__(self, test: tuple | None, parent: "_Node | None"):
-        self.test, self.parent = test, parent
-        self.children: dict[tuple, _Node] = {}   # shared successors by (op, field, value)
+        self.test = test                          # (op, field, value)
+        # the tests from the root down to this one (no link back to the parent: the tree has no
+        # cycles, so it is freed as soon as it is done with, without the garbage collector)
+        self.chain: tuple = parent.chain + (test,) if parent is not None else ()
+        self.children: dict[tuple, _Node] = {}   # shared successors by (op, field, _same(value))
         self.unshared = 0                         # successors never shared (contains, matches)
         self.groups = 0                           # `or` groups ending at this node
         self.counted = False                      # already reported
@@ -304,6 +370,7 @@ def _describe(test: tuple | None, flags: dict[str, str]) -> str:
     if test is None:
         return "an `in`/`any` group"
     op, attribute, value = test
+    value = _json(value)                         # as the engine reads it
     if attribute.startswith("has."):
         path = flags.get(attribute[4:], attribute)
         return f"{path} {'exists' if value == '1' else 'is missing'}"
@@ -317,11 +384,7 @@ def _describe(test: tuple | None, flags: dict[str, str]) -> str:
 
 
 def _chain(node: _Node, flags: dict[str, str]) -> str:
-    parts = []
-    while node.parent is not None:
-        parts.append(_describe(node.test, flags))
-        node = node.parent
-    return " and ".join(f"`{p}`" for p in reversed(parts))
+    return " and ".join(f"`{_describe(test, flags)}`" for test in node.chain)
 
 
 def network_problems(stage: str, rules: list[Rule], compiled: dict[str, dict],
@@ -334,20 +397,21 @@ def network_problems(stage: str, rules: list[Rule], compiled: dict[str, dict],
     problems: list[Problem] = []
     root = _Node(None, None)
     for op, attribute, value in ADAPTER_FIRST_TESTS:
-        root.children[(op, attribute, value)] = _Node((op, attribute, value), root)
+        value = json.loads(value)
+        root.children[(op, attribute, _same(value))] = _Node((op, attribute, value), root)
 
     def successor(parent: _Node, op: str, attribute: str, value: Any, rule: Rule) -> _Node:
-        if op in ("$iany", "$iall", "$mt"):        # never shared
-            key = (op, attribute, _json(value))
-            node = _Node(key, parent)
+        if op == "$iany" or op == "$iall" or op == "$mt":        # never shared
+            node = _Node((op, attribute, value), parent)
             parent.unshared += 1
         else:
-            key = (op, attribute, _json(value))
-            node = parent.children.get(key)
+            key = (op, attribute, value if value.__class__ is str else _same(value))
+            children = parent.children
+            node = children.get(key)
             if node is not None:
                 return node
-            node = parent.children[key] = _Node(key, parent)
-        if parent.successors() > MAX_TESTS_AFTER_ONE and not parent.counted:
+            node = children[key] = _Node((op, attribute, value), parent)
+        if len(parent.children) + parent.unshared > MAX_TESTS_AFTER_ONE and not parent.counted:
             fields = [k[1] for k in parent.children if k[1] in reported_fields]
             if parent.successors() - len(fields) > MAX_TESTS_AFTER_ONE:
                 parent.counted = True
@@ -360,7 +424,14 @@ def network_problems(stage: str, rules: list[Rule], compiled: dict[str, dict],
             groups[0] += 1
             node = parent
             for part in body:
-                node = walk(part, node, rule, groups)
+                ((op, inner),) = part.items()
+                if op == "$and" or op == "$or":
+                    node = walk(part, node, rule, groups)
+                elif op[:1] == "$":        # one test, as below, without a call
+                    ((attribute, value),) = inner.items()
+                    node = successor(node, op, attribute, value, rule)
+                else:
+                    node = successor(node, "eq", op, inner, rule)
             return node
         if key == "$or":
             groups[0] += 1
@@ -377,7 +448,7 @@ def network_problems(stage: str, rules: list[Rule], compiled: dict[str, dict],
                         f"refuses more than 128", "put the test shared by these rules in a "
                         "derived fact (e.g. derived.segment) and compare that instead"))
             return joined
-        if key.startswith("$"):
+        if key[:1] == "$":
             ((attribute, value),) = body.items()
             return successor(parent, key, attribute, value, rule)
         return successor(parent, "eq", key, body, rule)
@@ -401,7 +472,7 @@ def network_problems(stage: str, rules: list[Rule], compiled: dict[str, dict],
 def _too_many_after(stage: str, parent: _Node, node: _Node, rule: Rule,
                     by_flag: dict[str, str]) -> Problem:
     test = _describe(node.test, by_flag)
-    if parent.parent is None:
+    if not parent.chain:                  # the root
         where = "begin with"
         hint = ("start these rules with a test they share, e.g. a fact derived in the segment "
                 "stage (derived.segment), or move some of them to another stage")
@@ -418,3 +489,14 @@ def _too_many_after(stage: str, parent: _Node, node: _Node, rule: Rule,
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _same(value: Any) -> Any:
+    """A key equal for two values exactly when the engine reads them the same (their `_json`),
+    without writing the common ones out: a text, a whole number, true/false."""
+    cls = value.__class__
+    if cls is str:
+        return value
+    if cls is int or cls is bool:
+        return cls, value
+    return None, _json(value)

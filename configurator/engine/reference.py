@@ -33,7 +33,11 @@ def value_of(facts: dict, path: str) -> tuple[bool, Any]:
 
 def test_holds(test: Test, facts: dict) -> bool:
     present, value = value_of(facts, test.path)
-    op, operand = test.op, test.value
+    return compare(test.op, test.value, present, value)
+
+
+def compare(op: str, operand: Any, present: bool, value: Any) -> bool:
+    """A test's operator and operand on a fact's value (`present`: it has one, see value_of)."""
     if op == "exists":
         return present == bool(operand)
     if not present:
