@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask
 
 from .config import load_config, persistent_secret_key
+from .jsontext import JSONProvider
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ def create_app(config: dict[str, Any] | None = None, *, content: Any = None) -> 
     from .store import db, migrate
 
     app = Flask(__name__)
+    app.json = JSONProvider(app)
     app.config.from_mapping(load_config(config))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = persistent_secret_key()

@@ -17,6 +17,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from .. import jsontext
+
 log = logging.getLogger(__name__)
 
 EXTENSION = "configurator.db"
@@ -35,6 +37,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     with 503 within seconds instead of hanging (docs/reliability.md).
     """
     parsed = make_url(url)
+    kwargs.setdefault("json_serializer", jsontext.dumps)
+    kwargs.setdefault("json_deserializer", jsontext.loads)
     if parsed.get_backend_name() != "sqlite":
         kwargs.setdefault("pool_pre_ping", True)
         if parsed.get_driver_name() in ("psycopg", "psycopg2") and \
