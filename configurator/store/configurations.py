@@ -11,7 +11,6 @@ delta from the previous revision), the document, and the content version, whose 
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from sqlalchemy import and_, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from .. import jsontext
 from ..content.problems import ContentError
 from ..content.profile import ProfileInvalid
 from ..services import Content, configure
@@ -31,12 +31,13 @@ from .models import (CUSTOMER_NAME_MAX, Configuration, ContentBlob, ContentFile,
 
 _RACE_RETRIES = 3
 
-# The statements of the busiest write (creating a configuration), built once: building a
-# statement costs about as much as running it on SQLite.
-_CUSTOMER_ID = select(Customer.id).where(Customer.name == bindparam("name"))
+# The statements of the busiest write (creating a configuration), built once and run on the
+# session's connection as plain SQL statements: building a statement, and the ORM's handling
+# of one, each cost about as much as running it on SQLite.
+_customers, _versions = Customer.__table__.c, ContentVersion.__table__.c
+_CUSTOMER_ID = select(_customers.id).where(_customers.name == bindparam("name"))
 _INSERT_CUSTOMER = insert(Customer.__table__)
-_VERSION_STORED = select(ContentVersion.version).where(
-    ContentVersion.version == bindparam("version"))
+_VERSION_STORED = select(_versions.version).where(_versions.version == bindparam("version"))
 _INSERT_CONFIGURATION = insert(Configuration.__table__)
 _INSERT_REVISION = insert(Revision.__table__)
 
@@ -86,10 +87,11 @@ def create_configuration(session: Session, content: Content, profile: dict[str, 
     now = utcnow()
     # Plain inserts, not the ORM's unit of work: this is the API's busiest write, and the
     # flush machinery cost more than configuring (docs/performance.md).
-    configuration_id = session.execute(_INSERT_CONFIGURATION, {
+    connection = session.connection()
+    configuration_id = connection.execute(_INSERT_CONFIGURATION, {
         "customer_id": customer_id, "created_at": now, "updated_at": now,
         "latest_revision": 1}).inserted_primary_key[0]
-    session.execute(_INSERT_REVISION, _revision_row(configuration_id, 1, profile, adjustments,
+    connection.execute(_INSERT_REVISION, _revision_row(configuration_id, 1, profile, adjustments,
                                                     document, version, now, created_by))
     return {"id": configuration_id, "customer": {"id": customer_id, "name": name},
             "created_at": now, "updated_at": now, "revision": 1, "status": document["status"],
@@ -210,16 +212,17 @@ def customer_id_for(session: Session, name: str) -> int:
     """The id of the customer called exactly `name`, created when new (safe against concurrent
     creates)."""
     for _ in range(_RACE_RETRIES):
-        found = session.execute(_CUSTOMER_ID, {"name": name}).scalar_one_or_none()
+        found = session.connection().execute(_CUSTOMER_ID, {"name": name}).scalar_one_or_none()
         if found is not None:
             return found
         try:
             with session.begin_nested():
-                return session.execute(_INSERT_CUSTOMER, {"name": name, "created_at": utcnow()}
-                                       ).inserted_primary_key[0]
+                return session.connection().execute(
+                    _INSERT_CUSTOMER, {"name": name, "created_at": utcnow()}
+                ).inserted_primary_key[0]
         except IntegrityError:  # created by a concurrent request since we looked
             continue
-    return session.execute(_CUSTOMER_ID, {"name": name}).scalar_one()
+    return session.connection().execute(_CUSTOMER_ID, {"name": name}).scalar_one()
 
 
 def _customer_name(profile: dict[str, Any]) -> str:
@@ -238,7 +241,7 @@ def store_content_version(session: Session, pack: Any) -> str:
     versions. Returns the version. Safe against a concurrent store of the same version."""
     known_version = {"version": pack.version}
     for _ in range(_RACE_RETRIES):
-        if session.execute(_VERSION_STORED, known_version).first() is not None:
+        if session.connection().execute(_VERSION_STORED, known_version).first() is not None:
             return pack.version
         digests = {path: hashlib.sha256(data).hexdigest() for path, data in pack.files.items()}
         try:
@@ -259,7 +262,7 @@ def store_content_version(session: Session, pack: Any) -> str:
             return pack.version
         except IntegrityError:  # a concurrent request stored the version or a blob first
             continue
-    if session.execute(_VERSION_STORED, known_version).first() is None:
+    if session.connection().execute(_VERSION_STORED, known_version).first() is None:
         raise RuntimeError(f"could not store content version {pack.version}")
     return pack.version
 
@@ -329,4 +332,4 @@ def _revision_row(configuration_id: int, number: int, profile: dict[str, Any],
 
 def _json(value: Any) -> Any:
     """`value` as it reads back from a JSON column, so what we return is what we stored."""
-    return json.loads(json.dumps(value))
+    return jsontext.loads(jsontext.dumps(value))
