@@ -94,9 +94,9 @@ def revision(message: str) -> None:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
               help="gunicorn worker processes.")
-@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64),
-              help="Threads per worker: more than 1 uses gunicorn's gthread workers (the faster "
-                   "setting in docs/performance.md); 1 gives sync workers.")
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Threads per worker: 1 gives gunicorn's sync workers (the faster setting in "
+                   "docs/performance.md); more uses gthread workers.")
 @click.option("--dev", is_flag=True, help="Flask's development server with reloading instead of "
                                           "gunicorn.")
 @click.pass_context
