@@ -256,8 +256,11 @@ def attributes_of(compiled: dict[str, dict]) -> dict[str, frozenset]:
 
 # A stage with this many rules is split (see Partitions).
 PARTITION_MIN_RULES = 300
-LEAD_ALONE = 12          # the rules of a lead this common get a ruleset of their own
-BIN_RULES = 24           # rarer leads share rulesets of about this many rules
+# Small parts: a session costs little since the malloc tuning (durable_adapter), so the fewer
+# rules of leads that do not hold share a session, the better (10,000 rules: 12/24 -> 4/8 took
+# a configuration from 6.6 to 5.0 ms; 2/4 was no better).
+LEAD_ALONE = 4
+BIN_RULES = 8
 
 
 @dataclasses.dataclass
@@ -292,6 +295,11 @@ class Partitions:
                  order: dict[str, int]):
         self.index, self.parts, self.order = index, parts, order
         self.by_path = {path: set().union(*values.values()) for path, values in index.items()}
+        self._always = frozenset(i for i, part in enumerate(parts) if part.always)
+        self._by_lead: dict[int, list[int]] = {}      # lead -> the parts it runs
+        for i, part in enumerate(parts):
+            for lead in part.leads:
+                self._by_lead.setdefault(lead, []).append(i)
 
     def leads(self, value_of: Callable[[str], Any]) -> set[int]:
         """The leads that may hold, given the facts' (cleaned) values."""
@@ -307,8 +315,14 @@ class Partitions:
         return hit
 
     def chosen(self, value_of: Callable[[str], Any]) -> list[Part]:
-        hit = self.leads(value_of)
-        return [part for part in self.parts if part.always or part.leads & hit]
+        """The parts to run, in their order: those that always run, and those of the leads that
+        may hold."""
+        chosen = set(self._always)
+        by_lead = self._by_lead
+        for lead in self.leads(value_of):
+            chosen.update(by_lead.get(lead, ()))
+        parts = self.parts
+        return [parts[i] for i in sorted(chosen)]
 
     @classmethod
     def plan(cls, stage: str, rules: list[Rule], compiled: dict[str, dict], flags: FlagRegistry,
@@ -466,7 +480,7 @@ class Evaluation:
                 None, ""]
         head, has, seen, world = fixed
         # the world changes only with the derived facts this plan compares
-        now = tuple(self._derived_fragment(path) for path in plan.derived_paths)
+        now = tuple(map(self._derived_fragment, plan.derived_paths))
         if now == seen:
             return world
         if plan.flags["derived"]:
@@ -742,13 +756,17 @@ class Evaluation:
 
 class _Shape:
     """Some facts' paths, nested as in the facts: `emit` writes the JSON object of their values
-    (each given as JSON text, None for no value) without building the nested dicts."""
+    (each given as JSON text, None for no value) without building the nested dicts.
+
+    The writing is compiled into one Python function per shape (`_emitter`): a split stage of a
+    large pack writes a world for every part it runs, hundreds per configuration, and walking
+    the nested paths each time cost more than durable-rules' own work on those facts."""
 
     def __init__(self, paths: list[str]):
-        self.tree: dict = {}
+        tree: dict = {}
         for path in sorted(paths):
             parts = path.split(".")[1:]
-            node = self.tree
+            node = tree
             for part in parts[:-1]:
                 child = node.setdefault(part, {})
                 if not isinstance(child, dict):      # the whole object is compared already
@@ -756,24 +774,39 @@ class _Shape:
                 node = child
             else:
                 node.setdefault(parts[-1], path)
-        self.tree = _quoted(self.tree)
+        self._write = _emitter(tree)
 
     def emit(self, fragment: Callable[[str], str | None]) -> str:
-        return _emit(self.tree, fragment) or "{}"
+        return self._write(fragment) or "{}"
 
 
-def _quoted(tree: dict) -> list:
-    return [(_dumps(key) + ":", sub if isinstance(sub, str) else _quoted(sub))
-            for key, sub in tree.items()]
+def _emitter(tree: dict) -> Callable[[Callable[[str], str | None]], str | None]:
+    """A function writing `tree`'s JSON object from the values' JSON texts (None: left out; an
+    object left with nothing is left out too; None when nothing at all has a value). Keys and
+    paths go into the code only as `repr` literals of their texts."""
+    lines = ["def write(fragment):"]
+    counter = iter(range(1_000_000))
 
+    def body(node: dict, items: str, indent: str) -> None:
+        lines.append(f"{indent}{items} = []")
+        for key, sub in node.items():
+            prefix = repr(_dumps(key) + ":")
+            if isinstance(sub, str):
+                value = f"v{next(counter)}"
+                lines.append(f"{indent}{value} = fragment({sub!r})")
+                lines.append(f"{indent}if {value} is not None:")
+                lines.append(f"{indent}    {items}.append({prefix} + {value})")
+            else:
+                inner = f"items{next(counter)}"
+                body(sub, inner, indent)
+                lines.append(f"{indent}if {inner}:")
+                lines.append(f"{indent}    {items}.append({prefix} + '{{' + ','.join({inner}) + '}}')")
 
-def _emit(tree: list, fragment: Callable[[str], str | None]) -> str | None:
-    items = []
-    for key, sub in tree:
-        text = fragment(sub) if isinstance(sub, str) else _emit(sub, fragment)
-        if text is not None:
-            items.append(key + text)
-    return "{" + ",".join(items) + "}" if items else None
+    body(tree, "items", "    ")
+    lines.append("    return '{' + ','.join(items) + '}' if items else None")
+    namespace: dict = {}
+    exec(compile("\n".join(lines), "<pipeline shape>", "exec"), namespace)  # noqa: S102
+    return namespace["write"]
 
 
 _UNSET = object()
