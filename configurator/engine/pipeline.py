@@ -259,8 +259,8 @@ PARTITION_MIN_RULES = 300
 # Small parts: a session costs little since the malloc tuning (durable_adapter), so the fewer
 # rules of leads that do not hold share a session, the better (10,000 rules: 12/24 -> 4/8 took
 # a configuration from 6.6 to 5.0 ms; 2/4 was no better).
-LEAD_ALONE = 4
-BIN_RULES = 8
+LEAD_ALONE = 4            # the rules of a lead this common get a ruleset of their own
+BIN_RULES = 8             # rarer leads share rulesets of about this many rules
 
 
 @dataclasses.dataclass
