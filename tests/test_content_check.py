@@ -251,3 +251,29 @@ def test_demo_pack_passes_and_a_broken_copy_fails_with_file_and_line(tmp_path):
     assert [str(p).split(" error: ")[0] for p in problems] == [f"rules/pricing.yaml:{line_no + 1}:"]
     assert "`derived.tierr` is never set by a `derive` action" in str(problems[0])
     assert "did you mean `derived.tier`?" in str(problems[0])
+
+
+def test_the_version_is_the_digest_of_exactly_the_files_that_were_parsed(tmp_path, monkeypatch):
+    """A file saved while the pack is being checked must not give a version that names bytes
+    the served pack was not built from: each YAML file is read once, parsed and hashed."""
+    from configurator.content import pack as pack_module
+
+    root = tmp_path / "pack"
+    for folder in ("catalog", "rules", "proposals"):
+        shutil.copytree(Path(DEFAULT_CONTENT) / folder, root / folder)
+    hardware = root / "catalog" / "hardware.yaml"
+    original = hardware.read_bytes()
+    checked = pack_module._check_templates
+
+    def edit_meanwhile(*args, **kwargs):       # runs after parsing, before the files are hashed
+        hardware.write_bytes(original.replace(b"amount: 1400,", b"amount: 9999,"))
+        return checked(*args, **kwargs)
+
+    monkeypatch.setattr(pack_module, "_check_templates", edit_meanwhile)
+    pack, problems = check_pack(root)
+    assert pack is not None, problems
+    assert pack.files["catalog/hardware.yaml"] == original
+    assert 1400 in {float(m.price.amount) for m in pack.catalog.modules.values()}
+    monkeypatch.undo()
+    hardware.write_bytes(original)
+    assert load_pack(root).version == pack.version

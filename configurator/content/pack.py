@@ -24,7 +24,7 @@ from .model import ContentPack, Family, Module, RuleSet, RuleTest
 from .problems import ContentError, Problem, ProblemLog
 from .profile import ProfileInvalid, ProfileSpec, parse_profile_spec
 from .rules import check_rules, derived_types, parse_ruleset, suggest
-from .yamlfile import MAX_FILE_BYTES, YamlSyntaxError, line_of, plain, read_yaml
+from .yamlfile import MAX_FILE_BYTES, YamlSyntaxError, line_of, plain, read_yaml_file
 
 # The repository's own top level is the default (demo) pack.
 DEFAULT_CONTENT = Path(__file__).resolve().parents[2]
@@ -81,11 +81,11 @@ def _check_pack(path: str | os.PathLike | None) -> tuple[ContentPack | None, lis
     files, refused = _pack_files(root, log_for)
     if refused:                      # over a limit for the whole pack: nothing is parsed
         return None, _sorted_problems(logs)
-    docs = {}
+    docs, parsed = {}, {}     # parsed: the bytes each document was read from
     for rel in files:
         if rel.endswith(YAML_SUFFIXES) and rel.split("/")[0] in ("catalog", "rules"):
             try:
-                docs[rel] = read_yaml(root / rel)
+                docs[rel], parsed[rel] = read_yaml_file(root / rel)
             except YamlSyntaxError as exc:
                 log_for(rel).error(exc.line, exc.message, "fix the YAML syntax at this line")
 
@@ -147,6 +147,9 @@ def _check_pack(path: str | os.PathLike | None) -> tuple[ContentPack | None, lis
         return None, problems
     blobs = {}
     for rel in files:
+        if rel in parsed:      # the version is the digest of exactly what was parsed
+            blobs[rel] = parsed[rel]
+            continue
         try:
             blobs[rel] = _read_bytes(root / rel)
         except OSError as exc:         # removed, or grown past its limit, since it was listed

@@ -181,7 +181,17 @@ def read_yaml(path: Path) -> Any:
     """The file's document. A file whose text has not changed since the last read is not parsed
     again: the same document comes back, so callers must not change what they get (they read
     it, or `plain()` it, which copies)."""
-    text = read_text(path)
+    return read_yaml_file(path)[0]
+
+
+def read_yaml_file(path: Path) -> tuple[Any, bytes]:
+    """The file's document (as `read_yaml`) and the bytes it was read from: a content pack's
+    version is the digest of exactly what was parsed, even if the file changes meanwhile."""
+    data = read_bytes(path)
+    return _document(path, decode_text(data)), data
+
+
+def _document(path: Path, text: str) -> Any:
     key = str(path.resolve())
     with _CACHE_LOCK:
         cached = _CACHE.get(key)
@@ -199,6 +209,11 @@ def read_yaml(path: Path) -> Any:
 def read_text(path: Path, limit: int = MAX_FILE_BYTES) -> str:
     """A content file's text: a regular file of at most `limit` bytes (checked before it is
     read, and again while reading, in case it grows), in UTF-8."""
+    return decode_text(read_bytes(path, limit))
+
+
+def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """A content file's bytes, as `read_text` reads them (a regular file, at most `limit`)."""
     try:
         info = path.stat()
         if not stat.S_ISREG(info.st_mode):
@@ -214,6 +229,11 @@ def read_text(path: Path, limit: int = MAX_FILE_BYTES) -> str:
     if len(data) > limit:
         raise YamlSyntaxError(None, f"the file has more than {limit:,} bytes; a content file "
                               f"may have at most {limit:,}: split it into several files")
+    return data
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 text, or a YamlSyntaxError naming the line of the first bad byte."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
