@@ -322,3 +322,18 @@ def test_an_address_presenting_many_invalid_keys_gets_429_even_with_a_valid_one(
         assert other.get("/api/v1/catalog/families").status_code == 200
     finally:
         app.extensions["configurator.db"].dispose()
+
+
+def test_with_rate_limits_switched_off_keys_are_still_checked(content, database_url):
+    """`RATELIMIT_ENABLED = False` (Flask-Limiter's switch) turns off the per-key limits and the
+    count of invalid keys; it must not turn the API into 500s, nor let an invalid key in."""
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "t",
+                      "CONTENT_TRIAL": False, "RATELIMIT_ENABLED": False,
+                      "API_AUTH_FAILURE_LIMIT": "2/minute"}, content=content)
+    try:
+        assert keyed_client(app).get("/api/v1/catalog/families").status_code == 200
+        guesser = app.test_client()
+        guesser.environ_base["HTTP_AUTHORIZATION"] = "Bearer cfg_0123abcd_" + "A" * 43
+        assert [guesser.get("/api/v1/catalog/families").status_code for _ in range(4)] == [401] * 4
+    finally:
+        app.extensions["configurator.db"].dispose()

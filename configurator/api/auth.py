@@ -147,16 +147,26 @@ def _verified(presented: str) -> apikeys.KeyInfo | None:
     return key
 
 
+def _strategy() -> Any:
+    """The rate limiter's counting strategy, or None when rate limits are switched off
+    (`RATELIMIT_ENABLED = False`): then invalid keys are not counted either."""
+    limiter = flask.current_app.extensions["configurator.limiter"]
+    return limiter.limiter if limiter.enabled else None
+
+
 def _failures_exhausted() -> bool:
     app = flask.current_app
-    strategy = app.extensions["configurator.limiter"].limiter
-    return not strategy.test(app.extensions["configurator.auth_failure_limit"], "auth-failures",
-                             request.remote_addr or "?")
+    strategy = _strategy()
+    return strategy is not None and not strategy.test(
+        app.extensions["configurator.auth_failure_limit"], "auth-failures",
+        request.remote_addr or "?")
 
 
 def _count_failure() -> None:
     app = flask.current_app
-    strategy = app.extensions["configurator.limiter"].limiter
+    strategy = _strategy()
+    if strategy is None:
+        return
     strategy.hit(app.extensions["configurator.auth_failure_limit"], "auth-failures",
                  request.remote_addr or "?")
 
