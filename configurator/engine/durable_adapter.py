@@ -231,12 +231,13 @@ class DurableEngine:
                     session.close()
 
     def _open(self, session: "_Session") -> None:
-        """Assert the marker (its rule fires: the state can be deleted), then the world."""
-        session.drain('{"t":"m","sid":"%s","id":"m"}' % session.sid)
-        session.marked = True
+        """Assert the marker (its rule fires: the state can be deleted) and the world, in one
+        call (a split stage opens dozens of sessions per configuration)."""
         session.body = session.world()
         session.fact = _world_fact(session.body, session.sid, session.version)
-        session.matches = session.drain(session.fact)
+        session.matches = session.drain('[{"t":"m","sid":"%s","id":"m"},%s]'
+                                        % (session.sid, session.fact), several=True)
+        session.marked = True
 
     def _assert(self, handle: int, fact: str, run: _Run) -> None:
         code, state = durable_rules_engine.assert_fact(handle, fact)
@@ -274,9 +275,11 @@ class _Session:
         self.matches: set[str] = set()
         self.marked = False
 
-    def drain(self, fact: str) -> set[str]:
-        """Assert `fact` and complete every activation it brings; the rules they belong to."""
-        code, state = durable_rules_engine.assert_fact(self.handle, fact)
+    def drain(self, fact: str, several: bool = False) -> set[str]:
+        """Assert `fact` (`several`: a JSON array of facts) and complete every activation it
+        brings; the rules they belong to."""
+        assert_ = durable_rules_engine.assert_facts if several else durable_rules_engine.assert_fact
+        code, state = assert_(self.handle, fact)
         if code not in (0, NOT_HANDLED):
             raise EngineError(f"the rules engine refused a fact (code {code})", code)
         found: set[str] = set()
