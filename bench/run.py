@@ -1,6 +1,6 @@
 """Run every benchmark, print the table and regenerate docs/performance.md.
 
-    bin/bench            # the whole run, about 10-15 minutes on the 2-core machine
+    bin/bench            # the whole run, about 5 minutes on the 2-core machine
     bin/bench --quick    # shorter runs and 20,000 instead of 100,000 configurations (~5 min)
 
 Steps: generate the synthetic packs (bench/generate.py) and `configurator check` them; content
@@ -196,7 +196,7 @@ def run(quick: bool, skip_http: bool, skip_pdf: bool) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="shorter runs (about 5 minutes)")
+    parser.add_argument("--quick", action="store_true", help="shorter runs (about 2.5 minutes)")
     parser.add_argument("--no-http", action="store_true", help="skip the HTTP benchmark")
     parser.add_argument("--no-pdf", action="store_true", help="skip the PDF benchmark")
     parser.add_argument("--no-write", action="store_true", help="do not rewrite docs/performance.md")
