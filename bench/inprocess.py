@@ -104,7 +104,7 @@ def breakdown(root: str, runs: int) -> dict:
     import durable_rules_engine as engine_module
 
     inside = [0.0]
-    for name in ("assert_fact", "retract_fact", "start_action_for_state",
+    for name in ("assert_fact", "assert_facts", "retract_fact", "start_action_for_state",
                  "complete_and_start_action", "delete_state", "abandon_action"):
         original = getattr(engine_module, name)
 
