@@ -12,6 +12,7 @@ import copy
 import dataclasses
 import datetime as dt
 import functools
+import itertools
 import json
 import math
 import threading
@@ -785,7 +786,7 @@ def _emitter(tree: dict) -> Callable[[Callable[[str], str | None]], str | None]:
     object left with nothing is left out too; None when nothing at all has a value). Keys and
     paths go into the code only as `repr` literals of their texts."""
     lines = ["def write(fragment):"]
-    counter = iter(range(1_000_000))
+    counter = itertools.count()
 
     def body(node: dict, items: str, indent: str) -> None:
         lines.append(f"{indent}{items} = []")
