@@ -481,13 +481,21 @@ def _parse_fast(text: str) -> Any:
     if node.__class__ is ScalarNode:
         return node.value if node.tag is _TEXT else _scalar(node)
     # an alias is the anchored node itself, met again; there is none without an anchor (`&`)
-    if "&" in text and "*" in text:
-        return _build_tracked(node, set(), set(), 1)
-    return _build(node, 1)
+    return _build(node, 1, set() if "&" in text and "*" in text else None)
 
 
-def _build(node: Any, depth: int) -> Any:
-    """The value of a mapping or sequence node (a file without aliases)."""
+def _build(node: Any, depth: int, seen: set[int] | None = None) -> Any:
+    """The value of a node: a mapping or a sequence, or with `seen` any node.
+
+    `seen` is for a file that may hold aliases (it has an anchor): the ids of the nodes met so
+    far; an alias is the anchored node itself, met again, and is refused where it is met.
+    Without it (most files) scalars are read in place, the fast way."""
+    if seen is not None:
+        if id(node) in seen:
+            raise YamlSyntaxError(node.start_mark.line + 1, _ALIAS)
+        seen.add(id(node))
+        if node.__class__ is ScalarNode:
+            return node.value if node.tag is _TEXT else _scalar(node)
     mark = node.start_mark
     if depth > MAX_DEPTH:
         raise YamlSyntaxError(mark.line + 1, _DEPTH)
@@ -501,18 +509,18 @@ def _build(node: Any, depth: int) -> Any:
             if key_node.__class__ is not ScalarNode:
                 raise _NotFast         # a complex key
             tag = key_node.tag
-            if tag is _TEXT:
-                key = key_node.value
+            if tag is _PLAIN and key_node.value == "<<":
+                raise YamlSyntaxError(key_node.start_mark.line + 1, _MERGE)
+            if seen is not None:
+                key = _build(key_node, depth + 1, seen)
             else:
-                if tag is _PLAIN and key_node.value == "<<":
-                    raise YamlSyntaxError(key_node.start_mark.line + 1, _MERGE)
-                key = _scalar(key_node)
+                key = key_node.value if tag is _TEXT else _scalar(key_node)
             if key in out:
                 raise YamlSyntaxError(key_node.start_mark.line + 1, _duplicate(key, lines[key]))
-            if value_node.__class__ is ScalarNode:
+            if value_node.__class__ is ScalarNode and seen is None:
                 out[key] = value_node.value if value_node.tag is _TEXT else _scalar(value_node)
             else:
-                out[key] = _build(value_node, depth + 1)
+                out[key] = _build(value_node, depth + 1, seen)
             lines[key] = key_node.start_mark.line + 1
         return out
     if node.tag is not _SEQ:
@@ -521,10 +529,10 @@ def _build(node: Any, depth: int) -> Any:
     seq.line = mark.line + 1
     append = seq.append
     for child in node.value:
-        if child.__class__ is ScalarNode:
+        if child.__class__ is ScalarNode and seen is None:
             append(child.value if child.tag is _TEXT else _scalar(child))
         else:
-            append(_build(child, depth + 1))
+            append(_build(child, depth + 1, seen))
     seq.item_lines = [child.start_mark.line + 1 for child in node.value]
     return seq
 
@@ -532,48 +540,3 @@ def _build(node: Any, depth: int) -> Any:
 def _duplicate(key: Any, first: int) -> str:
     return (f"YAML syntax: found duplicate key \"{shorten(key, 80)}\" (first at line {first}); "
             "each key may appear once in a mapping")
-
-
-def _build_tracked(node: Any, seen: set[int], scalars: set[int], depth: int) -> Any:
-    """As `_build`, refusing a node met twice (an alias), where it is met."""
-    if id(node) in seen:
-        raise YamlSyntaxError(node.start_mark.line + 1, _ALIAS)
-    cls = node.__class__
-    if cls is ScalarNode:
-        return _leaf(node, scalars)
-    mark = node.start_mark
-    if depth > MAX_DEPTH:
-        raise YamlSyntaxError(mark.line + 1, _DEPTH)
-    seen.add(id(node))
-    if cls is MappingNode:
-        if node.tag is not _MAP:
-            raise YamlSyntaxError(mark.line + 1, _tag_message(node.tag))
-        out = LineMap()
-        out.line = mark.line + 1
-        lines = out.key_lines = {}
-        for key_node, value_node in node.value:
-            if key_node.__class__ is not ScalarNode:
-                raise _NotFast         # a complex key
-            if key_node.tag is _PLAIN and key_node.value == "<<":
-                raise YamlSyntaxError(key_node.start_mark.line + 1, _MERGE)
-            key = _leaf(key_node, scalars)
-            if key in out:
-                raise YamlSyntaxError(key_node.start_mark.line + 1, _duplicate(key, lines[key]))
-            out[key] = _build_tracked(value_node, seen, scalars, depth + 1)
-            lines[key] = key_node.start_mark.line + 1
-        return out
-    if node.tag is not _SEQ:
-        raise YamlSyntaxError(mark.line + 1, _tag_message(node.tag))
-    seq = LineSeq()
-    seq.line = mark.line + 1
-    for child in node.value:
-        seq.append(_build_tracked(child, seen, scalars, depth + 1))
-    seq.item_lines = [child.start_mark.line + 1 for child in node.value]
-    return seq
-
-
-def _leaf(node: Any, scalars: set[int]) -> Any:
-    if id(node) in scalars:
-        raise YamlSyntaxError(node.start_mark.line + 1, _ALIAS)
-    scalars.add(id(node))
-    return node.value if node.tag is _TEXT else _scalar(node)
