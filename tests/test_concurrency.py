@@ -608,11 +608,20 @@ def test_a_reload_mid_load_serves_each_request_wholly_from_one_version(
 
     stop = threading.Event()
     outcomes: list[tuple[int, int, Any]] = []
+    # Requests sent once every worker had refused the broken edit. A request keeps the version it
+    # started on; one sent earlier may still answer on version A after the refusal, having waited
+    # for SQLite's write lock (whose waiters are not served in order) for seconds.
+    refused = threading.Event()
+    after_refusal: list[tuple[int, int, Any]] = []
     counter = itertools.count()
 
     def client() -> None:
         while not stop.is_set():
-            outcomes.append(load.one(next(counter)))
+            sent_after_refusal = refused.is_set()
+            outcome = load.one(next(counter))
+            outcomes.append(outcome)
+            if sent_after_refusal:
+                after_refusal.append(outcome)
 
     def wait_until(condition, what: str, seconds: float = 60) -> None:
         deadline = time.monotonic() + seconds
@@ -640,8 +649,8 @@ def test_a_reload_mid_load_serves_each_request_wholly_from_one_version(
         wait_until(lambda: server.log.read_text().count(
             "content not loaded: rules/broken-mid-load.yaml") >= workers,
             "every worker refusing the broken pack")
-        refused_at = len(outcomes)
-        wait_until(lambda: len(outcomes) >= refused_at + 60, "60 responses after the refusal")
+        refused.set()
+        wait_until(lambda: len(after_refusal) >= 60, "60 responses to requests sent after it")
     finally:
         stop.set()
         for thread in clients:
@@ -649,7 +658,8 @@ def test_a_reload_mid_load_serves_each_request_wholly_from_one_version(
     elapsed = time.monotonic() - started
     seen = check(outcomes, expected, token)
     assert set(seen) == {version_a, version_b}
-    assert all(body["content_version"] == version_b for _, _, body in outcomes[refused_at:])
+    assert [body["content_version"] for _, _, body in after_refusal] == \
+        [version_b] * len(after_refusal)
     status, content_status = request(server.base, key, "GET", "/api/v1/content")
     assert status == 200 and not content_status["ok"]
     assert content_status["version"] == version_b
