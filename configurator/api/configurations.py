@@ -10,10 +10,10 @@ from flask_smorest import Blueprint
 
 from ..store import configurations as store
 from ..store import db
-from . import errors
+from . import errors, idempotency
 from .schemas import (ConfigurationCreateSchema, ConfigurationListArgs, ConfigurationPageSchema,
-                      ConfigurationSchema, ExplanationSchema, ID, PageArgs, RevisionCreateSchema,
-                      RevisionPageSchema, RevisionSchema)
+                      ConfigurationSchema, ExplanationSchema, ID, IdempotencyHeaders, PageArgs,
+                      RevisionCreateSchema, RevisionPageSchema, RevisionSchema)
 
 blp = Blueprint(
     "configurations", __name__, url_prefix="/api/v1",
@@ -27,6 +27,11 @@ UNAVAILABLE = ("No usable content pack is loaded (`GET /api/v1/content` says why
                "database is unavailable; retry after `Retry-After` seconds")
 NOT_FOUND = "No such configuration"
 REVISION_NOT_FOUND = "No such configuration or revision"
+INVALID_OR_KEY_REUSED = INVALID + ", or the `Idempotency-Key` came with another request"
+LOCATION = {"Location": {"description": "The new resource", "schema": {"type": "string"}}}
+# What a keyed answer is remembered as (one instance each: building one costs per request).
+CONFIGURATION = ConfigurationSchema()
+REVISION = RevisionSchema()
 
 
 def _content() -> Any:
@@ -48,20 +53,25 @@ class Configurations(MethodView):
         return store.list_configurations(db.session(), **args).as_dict()
 
     @blp.arguments(ConfigurationCreateSchema())   # one instance: building it costs per request
-    @blp.response(201, ConfigurationSchema, headers={
-        "Location": {"description": "The new configuration", "schema": {"type": "string"}}})
-    @errors.responses(blp, *errors.BODY_ERRORS, _422=INVALID, _503=UNAVAILABLE)
-    def post(self, body: dict) -> tuple:
+    @blp.arguments(IdempotencyHeaders(), location="headers")
+    @blp.response(201, CONFIGURATION, headers={**LOCATION, **idempotency.REPLAYED_HEADER})
+    @errors.responses(blp, *errors.BODY_ERRORS, _422=INVALID_OR_KEY_REUSED, _503=UNAVAILABLE)
+    def post(self, body: dict, headers: dict) -> Any:
         """Configure a profile and store it as a new configuration
 
         Runs the profile (and optional adjustments) through the rules pipeline and stores the
-        result as revision 1. The customer is found, or created, by `profile.name`.
+        result as revision 1. The customer is found, or created, by `profile.name`. With an
+        `Idempotency-Key`, a retry of the same request answers the first answer again.
         """
         session = db.session()
+        replayed = idempotency.replay(session, headers)
+        if replayed is not None:
+            return replayed
         result = store.create_configuration(session, _content(), body["profile"],
                                             body["adjustments"])
-        session.commit()
         location = url_for("configurations.Configuration", configuration_id=result["id"])
+        idempotency.remember(session, headers, 201, result, CONFIGURATION, location)
+        session.commit()
         return result, 201, {"Location": location}
 
 
@@ -86,24 +96,29 @@ class Revisions(MethodView):
         return store.list_revisions(db.session(), configuration_id, **args).as_dict()
 
     @blp.arguments(RevisionCreateSchema())
-    @blp.response(201, RevisionSchema, headers={
-        "Location": {"description": "The new revision", "schema": {"type": "string"}}})
-    @errors.responses(blp, *errors.BODY_ERRORS, _404=NOT_FOUND, _422=INVALID,
+    @blp.arguments(IdempotencyHeaders(), location="headers")
+    @blp.response(201, REVISION, headers={**LOCATION, **idempotency.REPLAYED_HEADER})
+    @errors.responses(blp, *errors.BODY_ERRORS, _404=NOT_FOUND, _422=INVALID_OR_KEY_REUSED,
                       _503=UNAVAILABLE)
-    def post(self, body: dict, configuration_id: int) -> tuple:
+    def post(self, body: dict, headers: dict, configuration_id: int) -> Any:
         """Re-configure with adjustments, as the next revision
 
         `adjustments` is the revision's full list of adjustments, not a change to the previous
         revision's list: send every adjustment that should hold (an empty list re-runs the
         plain profile). `profile` replaces the profile; without it the latest revision's profile
-        is used. The run uses the content pack served now.
+        is used. The run uses the content pack served now. With an `Idempotency-Key`, a retry
+        of the same request answers the first answer again instead of adding a revision.
         """
         session = db.session()
+        replayed = idempotency.replay(session, headers)
+        if replayed is not None:
+            return replayed
         result = store.add_revision(session, _content(), configuration_id, body["adjustments"],
                                     body.get("profile"))
-        session.commit()
         location = url_for("configurations.Revision", configuration_id=configuration_id,
                            number=result["number"])
+        idempotency.remember(session, headers, 201, result, REVISION, location)
+        session.commit()
         return result, 201, {"Location": location}
 
 

@@ -24,6 +24,7 @@ from ..content.problems import ContentError
 from ..content.profile import ProfileInvalid
 from ..engine.adjustments import AdjustmentInvalid
 from ..store.configurations import NotFound
+from ..store.idempotency import KeyReused
 from .schemas import ProblemSchema
 
 MIMETYPE = "application/problem+json"
@@ -213,6 +214,7 @@ def attach(blueprint: flask.Blueprint) -> None:
     blueprint.register_error_handler(AdjustmentInvalid, _adjustment_invalid)
     blueprint.register_error_handler(ContentError, _content_unavailable)
     blueprint.register_error_handler(NotFound, _not_found)
+    blueprint.register_error_handler(KeyReused, _key_reused)
     blueprint.register_error_handler(Unavailable, _unavailable)
     for failure in DATABASE_FAILURES:
         blueprint.register_error_handler(failure, _database_unavailable)
@@ -237,6 +239,13 @@ def _adjustment_invalid(exc: AdjustmentInvalid) -> flask.Response:
               for path, messages in exc.errors.items()}
     return problem(422, "An adjustment cannot be applied; see `errors`.",
                    kind="invalid-adjustment", errors=errors)
+
+
+def _key_reused(exc: KeyReused) -> flask.Response:
+    return problem(422, "This Idempotency-Key was sent with another request (another body or "
+                        "URL) in the last 24 hours; send a new key with a new request.",
+                   kind="idempotency-key-reused",
+                   errors={"headers.Idempotency-Key": ["was used with another request"]})
 
 
 def _content_unavailable(exc: ContentError) -> flask.Response:

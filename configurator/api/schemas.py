@@ -10,7 +10,7 @@ from marshmallow import fields, validate
 
 from ..content.model import BILLINGS, KINDS, STAGES
 from ..engine.adjustments import ACTIONS, MAX_ADJUSTMENTS
-from ..store.models import CUSTOMER_NAME_MAX, ROUTE_ID
+from ..store.models import CUSTOMER_NAME_MAX, IDEMPOTENCY_KEY_MAX, ROUTE_ID
 
 # Route ids are bounded (the OpenAPI document states the bounds): see store.models.ROUTE_ID.
 ID = ROUTE_ID
@@ -112,6 +112,24 @@ class RevisionCreateSchema(Schema):
     adjustments = _adjustments(required=True)
     profile = Profile(metadata={"description": "A new profile; the latest revision's profile "
                                                "when omitted"})
+
+
+class IdempotencyHeaders(ma.Schema):
+    """The optional `Idempotency-Key` header of a POST that stores something."""
+
+    class Meta:
+        unknown = ma.EXCLUDE        # every other header
+
+    idempotency_key = fields.String(
+        data_key="Idempotency-Key", load_default=None,
+        validate=validate.Regexp(rf"^[\x21-\x7e]{{1,{IDEMPOTENCY_KEY_MAX}}}$", error=(
+            f"must be 1 to {IDEMPOTENCY_KEY_MAX} visible ASCII characters (a UUID is usual)")),
+        metadata={"description": (
+            "Makes a retry safe: sending the same key with the same request again (its answer "
+            "was lost) returns the first answer, with `Idempotent-Replayed: true`, instead of "
+            "storing it twice. A key belongs to the API key that sent it and is kept 24 hours; "
+            "the same key with another body or URL is refused (422). Only a stored answer is "
+            "kept: a refused request may be retried with the same key.")})
 
 
 class CustomerSchema(Output):

@@ -8,6 +8,8 @@
 - `content_versions` / `content_files` / `content_blobs`: every content pack a revision was
   computed with, file by file, so an old configuration can be explained and re-rendered exactly.
   A version is stored once; a file's bytes are stored once however many versions share them.
+- `idempotent_requests`: the answer a POST with an `Idempotency-Key` got, for a day, so that its
+  retry gets that answer again (store/idempotency.py).
 
 Change a model, then add a migration (`configurator db revision -m "..."`); a test fails when
 the models and the migrations disagree.
@@ -243,3 +245,26 @@ class ApiKey(Base):
     revoked_at: Mapped[dt.datetime | None]
     # The key this one replaced by rotation, if any.
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))
+
+
+# Longest `Idempotency-Key` header value the API accepts.
+IDEMPOTENCY_KEY_MAX = 255
+
+
+class IdempotentRequest(Base):
+    """A POST sent with an `Idempotency-Key` header, and the answer it got: a client that
+    retries it with the same key (its answer was lost) gets that answer again instead of a
+    second configuration or revision. A key belongs to the API key that sent it; `fingerprint`
+    is the SHA-256 of the request (method, path, body), so the same key with another request is
+    refused. `status` is NULL while the first request runs; rows are kept a day."""
+    __tablename__ = "idempotent_requests"
+    __table_args__ = (UniqueConstraint("api_key_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"))
+    key: Mapped[str] = mapped_column(String(IDEMPOTENCY_KEY_MAX))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    status: Mapped[int | None] = mapped_column(Integer)
+    location: Mapped[str | None] = mapped_column(String(500))
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON)
