@@ -664,6 +664,51 @@ def test_content_page_shows_a_broken_pack_with_file_and_line(database_url, tmp_p
     app.extensions["configurator.db"].dispose()
 
 
+RELOAD_RULE = """
+    ruleset: extra
+    stage: solution
+    rules:
+      - id: extra-core
+        when: {profile.sites: {gt: 1}}
+        then: [{include: core}]
+    """
+
+
+def test_product_manager_loads_the_files_on_disk_from_the_page(database_url, tmp_path):
+    root = write_pack(tmp_path, {"base.yaml": RELOAD_RULE.replace("extra", "base")})
+    content = Content(root, trial=False)
+    assert content.load().ok
+    first = content.status.version
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "t",
+                      "CONTENT_TRIAL": False}, content=content)
+    lead, manager = app.test_client(), app.test_client()
+    sign_in(lead, app, "solution-lead")
+    sign_in(manager, app, "product-manager")
+
+    def reload(client, page: str = "/content"):
+        return client.post("/content/reload", data={"csrf_token": token(client, page)})
+
+    assert reload(lead, "/customers").status_code == 403
+    unchanged = manager.get(reload(manager).headers["Location"])
+    assert "nothing changed" in text(unchanged) and content.status.version == first
+
+    write_pack(root, {"extra.yaml": RELOAD_RULE})                     # a good edit
+    response = reload(manager)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/content")
+    second = content.status.version
+    page = text(manager.get("/content"))
+    assert second != first and f"version {second[:12]} is served now" in page
+    assert 'id="rule-extra-core"' in page
+
+    write_pack(root, {"broken.yaml": RELOAD_RULE.replace("extra", "broken")    # a broken one
+                      .replace("profile.sites", "profile.sitez")})
+    page = text(manager.get(reload(manager).headers["Location"]))
+    assert "were not loaded: 1 error" in page and f"version {second[:12]} keeps serving" in page
+    assert "rules/broken.yaml:5" in page and "Failed" in page
+    assert content.status.version == second and content.pipeline.pack.version == second
+    app.extensions["configurator.db"].dispose()
+
+
 # --- users ------------------------------------------------------------------------------------------
 
 def test_admin_creates_deactivates_and_reactivates_users(client, app):

@@ -1,12 +1,13 @@
 """The product-manager page: the content version being served, its check status with every
-problem, the rule sets and their rules, and a "try a profile" box that configures a pasted
-profile and shows the trace of the rules that fired."""
+problem, a button that checks and loads the files on disk now, the rule sets and their rules,
+and a "try a profile" box that configures a pasted profile and shows the trace of the rules that
+fired."""
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from flask import render_template, request
+from flask import flash, redirect, render_template, request, url_for
 
 from ..accounts import require
 from ..content.model import STAGES
@@ -83,6 +84,27 @@ def _page(text: str | None = None, result: dict | None = None, errors: list[str]
 @require("content")
 def content_page():
     return _page()
+
+
+@bp.post("/content/reload", endpoint="content_reload")
+@require("content")
+def reload_content():
+    """Check the files on disk and serve them when they pass (as the file watcher would)."""
+    served = content()
+    before = served.status.version
+    status = served.load()
+    if not status.ok:
+        errors = sum(1 for p in status.problems if p.severity == "error")
+        keeps = (f"version {status.version[:12]} keeps serving" if status.version
+                 else "nothing can be configured until they are fixed")
+        flash(f"The files on disk were not loaded: {errors} error{'' if errors == 1 else 's'}, "
+              f"listed below; {keeps}.", "error")
+    elif status.version != before:
+        flash(f"Loaded the files on disk: version {status.version[:12]} is served now.")
+    else:
+        flash(f"The files on disk are the version being served ({status.version[:12]}); "
+              "nothing changed.")
+    return redirect(url_for("web.content"))
 
 
 @bp.post("/content/try", endpoint="content_try")
