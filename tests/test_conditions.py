@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from configurator.engine.reference import holds
+from configurator.content.conditions import holds
 from helpers import Configurator, write_pack
 
 CONDITIONS = {

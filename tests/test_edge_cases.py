@@ -14,7 +14,7 @@ import pytest
 
 from configurator.content.pack import check_pack
 from configurator.engine.pipeline import compile_pack
-from configurator.engine.reference import holds
+from configurator.content.conditions import holds
 from configurator.engine.trial import minimal_profile
 from helpers import PROFILE, Configurator, fired, lines, write_pack
 

@@ -11,7 +11,7 @@
 
 Conditions are reasoned about exactly where that is cheap and conservatively elsewhere: a rule is
 called dead only when no value of its facts can satisfy it (checked against the reference
-semantics in engine/reference.py), so an error here is never a guess.
+semantics in content/conditions.py), so an error here is never a guess.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import math
 from collections import defaultdict
 from typing import Any, Iterable
 
-from ..engine.reference import compare
+from .conditions import compare
 from .facts import FactType, FactTypes
 from .model import STAGES, AllOf, Condition, ContentPack, Not, Rule, Test
 from .problems import Problem, ProblemLog

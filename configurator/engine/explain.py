@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..content.conditions import holds, test_holds, value_of
 from ..content.model import STAGES, Action, AllOf, AnyOf, Condition, Not, Rule, Test
 from .adjustments import Adjustment
 from .pipeline import Evaluation, Pipeline
-from .reference import holds, test_holds, value_of
 
 MAX_NEAR_MISSES = 10
 

@@ -19,8 +19,8 @@ import itertools
 import threading
 from typing import Any, Callable, Sequence
 
+from ..content.conditions import holds
 from ..content.model import Condition, Rule
-from .reference import holds
 
 
 class ReferenceEngine:

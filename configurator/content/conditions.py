@@ -6,17 +6,16 @@ A test on a fact that has no value is false, except `exists: false`; an empty li
 """
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from typing import Any
 
-from ..content.expressions import MissingFact, lookup
-from ..content.model import AllOf, AnyOf, Condition, Not, Test
-from ..content.regex import python_pattern
+from .expressions import MissingFact, lookup
+from .model import AllOf, AnyOf, Condition, Not, Test
+from .regex import Matcher, python_pattern
 
 
 @lru_cache(maxsize=1024)
-def _regex(pattern: str) -> re.Pattern:
+def _regex(pattern: str) -> Matcher:
     return python_pattern(pattern)
 
 
