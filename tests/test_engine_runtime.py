@@ -1,7 +1,9 @@
 """The engine adapter: isolated evaluations, no state left behind, bad content never served."""
 from __future__ import annotations
 
+import shutil
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -96,6 +98,53 @@ def test_trial_run_reports_a_hang_within_its_timeout(tmp_path):
     problems = trial_run(load_pack(write_pack(tmp_path, RULES)), timeout=0.01)
     assert [p.message for p in problems] == [
         "the rules engine did not finish a trial run within 0 s (it hangs on this content)"]
+
+
+def pack_with_template(tmp_path: Path, line: str) -> tuple[Path, int]:
+    """The test pack with the demo's proposal template, `line` added after its <body> line;
+    returns the pack and the number of the added line."""
+    root = write_pack(tmp_path, RULES)
+    shutil.copytree(DEFAULT_CONTENT / "proposals" / "standard", root / "proposals" / "standard")
+    page = root / "proposals" / "standard" / "proposal.html"
+    lines = page.read_text().splitlines(keepends=True)
+    body = next(i for i, text in enumerate(lines) if text.lstrip().startswith("<body"))
+    lines.insert(body + 1, line + "\n")
+    page.write_text("".join(lines))
+    return root, body + 2
+
+
+def test_trial_run_renders_each_template_and_names_the_line_that_fails(tmp_path):
+    root, line = pack_with_template(tmp_path, "{{ (revision - 1) // (revision - 1) }}")
+    problems = trial_run(load_pack(root))
+    assert [(p.file, p.line) for p in problems] == [("proposals/standard/proposal.html", line)]
+    assert problems[0].message == (
+        "rendering a proposal (en) for a trial customer failed: the template raised "
+        "ZeroDivisionError: integer division or modulo by zero")
+
+
+@pytest.mark.slow
+def test_trial_run_stops_a_template_that_never_finishes_and_names_it(tmp_path):
+    root, _ = pack_with_template(tmp_path, "{% for i in range(100000) %}{% for j in "
+                                           "range(100000) %}{% endfor %}{% endfor %}")
+    problems = trial_run(load_pack(root), timeout=15)
+    assert [(p.file, p.message) for p in problems] == [(
+        "proposals/standard/proposal.html",
+        "the proposal template `standard` (en) did not finish rendering within 15 s in a "
+        "trial run")]
+
+
+def test_a_template_that_fails_on_a_real_document_never_replaces_serving_content(tmp_path):
+    root, _ = pack_with_template(tmp_path, "<p>{{ customer }}</p>")
+    content = Content(root, trial=True)
+    assert content.load().ok
+    good = content.pack.version
+    page = root / "proposals" / "standard" / "proposal.html"
+    page.write_text(page.read_text().replace("<p>{{ customer }}</p>",
+                                             "<p>{{ customer | int // 0 }}</p>"))
+    status = content.load()
+    assert not status.ok and status.version == good
+    errors = [p for p in status.problems if p.severity == "error"]
+    assert [p.file for p in errors] == ["proposals/standard/proposal.html"]
 
 
 def test_broken_content_never_replaces_serving_content(tmp_path):

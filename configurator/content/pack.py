@@ -284,9 +284,8 @@ def _check_templates(root: Path, proposals: Path, log_for) -> None:
     from ..proposals.templates import available_templates, open_template
 
     def report(exc: TemplateBroken) -> None:
-        file, _, line = exc.file.rpartition(":") if exc.file.rpartition(":")[2].isdigit() \
-            else (exc.file, "", "")
-        log_for(file).error(int(line) if line else None, exc.message, exc.hint)
+        file, line = exc.where
+        log_for(file).error(line, exc.message, exc.hint)
 
     try:
         load_baseline(proposals, root)

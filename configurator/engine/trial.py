@@ -1,11 +1,14 @@
 """Trial-run new content in a child process before it is used.
 
 durable-rules can hang (holding the GIL) or crash the whole process on inputs the content check
-cannot fully predict. The child compiles the pack and configures every rule-test profile and a
-minimal profile; the parent waits with a timeout. Run as `python -m configurator.engine.trial DIR`.
+cannot fully predict, and a proposal template can loop for ever or fail on a real document. The
+child compiles the pack, configures every rule-test profile and a minimal profile, and renders
+each proposal template in each of its languages (the HTML, not the PDF) for two of those
+documents; the parent waits with a timeout. Run as `python -m configurator.engine.trial DIR`.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -18,6 +21,9 @@ from ..content.model import ContentPack
 from ..content.problems import Problem
 
 TIMEOUT_SECONDS = 60
+# The child says on stderr what it renders before it renders it: after a timeout the last such
+# line names the template that did not finish.
+RENDERING = "trial: rendering proposal template "
 
 
 def trial_run(pack: ContentPack, timeout: float = TIMEOUT_SECONDS) -> list[Problem]:
@@ -27,7 +33,15 @@ def trial_run(pack: ContentPack, timeout: float = TIMEOUT_SECONDS) -> list[Probl
         done = subprocess.run([sys.executable, "-m", "configurator.engine.trial", where],
                               capture_output=True, text=True, timeout=timeout,
                               env={**os.environ, "PYTHONHASHSEED": "0"})
-    except subprocess.TimeoutExpired:
+    except subprocess.TimeoutExpired as exc:
+        template = _rendering(exc.stderr)
+        if template is not None:
+            name, language = template
+            return [Problem(f"proposals/{name}/proposal.html", None,
+                            f"the proposal template `{name}` ({language}) did not finish "
+                            f"rendering within {timeout:.0f} s in a trial run",
+                            "look for a loop that never ends, or loops inside loops over large "
+                            "ranges, in the template changed last")]
         return [Problem("rules/", None, f"the rules engine did not finish a trial run within "
                         f"{timeout:.0f} s (it hangs on this content)",
                         "look for a condition with hundreds of values on one field, or a very "
@@ -45,6 +59,17 @@ def trial_run(pack: ContentPack, timeout: float = TIMEOUT_SECONDS) -> list[Probl
         return [Problem("rules/", None, "the content changed while it was being tried",
                         "save all files, then reload again")]
     return [Problem(**p) for p in report["problems"]]
+
+
+def _rendering(stderr: str | bytes | None) -> tuple[str, str] | None:
+    """(template, language) the child was rendering when it was stopped, if it was."""
+    if isinstance(stderr, bytes):     # TimeoutExpired keeps bytes even in text mode
+        stderr = stderr.decode("utf-8", "replace")
+    lines = (stderr or "").strip().splitlines()
+    if not lines or not lines[-1].startswith(RENDERING):
+        return None
+    name, _, language = lines[-1][len(RENDERING):].partition(" ")
+    return name, language
 
 
 def minimal_profile(fields: dict) -> dict:
@@ -93,17 +118,61 @@ def _child(root: str) -> dict:
     cases = [("a minimal profile", minimal_profile(pack.profile.fields), [], "rules/profile.yaml", None)]
     cases += [(f"test `{t.name}`", t.profile, list(t.adjustments), t.file, t.line) for t in pack.tests]
     production = Pipeline(pack)   # without drafts: a different ruleset for durable-rules
+    configured = []
     for name, profile, adjustments, file, line in cases:
         try:
             for each in (pipeline, production):
-                each.configure(pack.profile.validate(profile),
-                               parse_adjustments(adjustments, pack.catalog))
+                document = each.configure(pack.profile.validate(profile),
+                                          parse_adjustments(adjustments, pack.catalog))
+            configured.append((profile, adjustments, document))
         except (ProfileInvalid, AdjustmentInvalid) as exc:
             found.append(Problem(file, line, f"{name} is not valid: {exc}").as_dict())
         except Exception as exc:  # the trial exists to report exactly these
             found.append(Problem(file, line, f"configuring {name} failed: {exc}",
                                  "check the rules this profile triggers").as_dict())
+    if configured and not found:
+        # the smallest document and the one with the most lines
+        largest = max(configured, key=lambda case: len(case[2]["lines"]))
+        found += [p.as_dict() for p in _try_templates(production, [configured[0], largest])]
     return {"version": pack.version, "problems": found}
+
+
+def _try_templates(pipeline: Any, cases: list[tuple[dict, list, dict]]) -> list[Problem]:
+    """Render every proposal template of the pack's own proposals/ in every language for each
+    case (the HTML: the PDF step has its own time limit when a proposal is asked for)."""
+    import datetime as dt
+
+    from ..proposals.errors import TemplateBroken
+    from ..proposals.render import render_html
+    from ..proposals.templates import available_templates, open_template
+    from ..proposals.view import ProposalInput
+
+    pack = pipeline.pack
+    proposals = pack.proposals_dir
+    if proposals != pack.root / "proposals":
+        return []           # the default templates, tried with the demo content
+    found = []
+    for name in available_templates(proposals):
+        try:
+            languages = sorted(open_template(proposals, name, pack.root).languages)
+        except TemplateBroken:
+            continue        # the content check reports it
+        for language, (profile, adjustments, document) in itertools.product(languages, cases):
+            print(f"{RENDERING}{name} {language}", file=sys.stderr, flush=True)
+            source = ProposalInput(customer=str(profile.get("name") or "Trial"),
+                                   configuration_id=None, revision=1,
+                                   created_at=dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc),
+                                   profile=profile, adjustments=list(adjustments),
+                                   document=document)
+            try:
+                render_html(pipeline, source, name, language)
+            except TemplateBroken as exc:     # the first failure of a template is enough
+                file, line = exc.where
+                found.append(Problem(file, line, f"rendering a proposal ({language}) for a "
+                                     f"trial customer failed: {exc.message}", exc.hint))
+                break
+    print("trial: done", file=sys.stderr, flush=True)
+    return found
 
 
 def _culprits(pack) -> list[Problem]:

@@ -19,6 +19,12 @@ class TemplateBroken(Exception):
         self.hint = hint
         super().__init__(f"{file}: {message}" + (f" ({hint})" if hint else ""))
 
+    @property
+    def where(self) -> tuple[str, int | None]:
+        """(file, line): `file` may end in `:line`."""
+        path, _, line = self.file.rpartition(":")
+        return (path, int(line)) if path and line.isdigit() else (self.file, None)
+
 
 class RenderFailed(Exception):
     """WeasyPrint could not produce the PDF."""
