@@ -4,11 +4,13 @@ PostgreSQL, sequentially and concurrently."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from configurator.store import idempotency
 from configurator.store.models import IdempotentRequest
 
 from conftest import keyed_client, make_api_key, unique
@@ -131,6 +133,31 @@ def test_a_key_is_forgotten_after_a_day(app, client, example_profiles):
     later = client.post("/api/v1/configurations", json=body, headers=keyed(key))
     assert later.status_code == 201 and "Idempotent-Replayed" not in later.headers
     assert later.get_json()["id"] != first["id"]
+
+
+def test_expired_keys_are_purged_now_and_then(app, client, example_profiles, monkeypatch):
+    old_key, new_key = str(uuid.uuid4()), str(uuid.uuid4())
+    client.post("/api/v1/configurations", json=new_request(example_profiles, unique("Old")),
+                headers=keyed(old_key))
+    sessions = app.extensions["configurator.db"].sessions
+
+    def kept(key: str) -> int:
+        with sessions() as session:
+            return len(session.scalars(select(IdempotentRequest.id)
+                                       .where(IdempotentRequest.key == key)).all())
+
+    with sessions() as session:
+        session.execute(update(IdempotentRequest).where(IdempotentRequest.key == old_key).values(
+            created_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=25)))
+        session.commit()
+    monkeypatch.setattr(idempotency, "_last_purge", time.monotonic())       # not due yet
+    client.post("/api/v1/configurations", json=new_request(example_profiles, unique("New")),
+                headers=keyed(str(uuid.uuid4())))
+    assert kept(old_key) == 1
+    monkeypatch.setattr(idempotency, "_last_purge", -idempotency.PURGE_EVERY_SECONDS)   # due
+    client.post("/api/v1/configurations", json=new_request(example_profiles, unique("New")),
+                headers=keyed(new_key))
+    assert kept(old_key) == 0 and kept(new_key) == 1
 
 
 def test_a_revision_retried_with_its_key_is_added_once(client, example_profiles):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,10 @@ from .models import IdempotentRequest, utcnow
 
 # How long a key is remembered; after that the same key is a new request.
 KEEP = dt.timedelta(hours=24)
+# Expired rows of every key are deleted by at most one request per process this often (each
+# request deletes its own key's expired row): concurrent deletes of many rows could deadlock.
+PURGE_EVERY_SECONDS = 300.0
+_last_purge = -PURGE_EVERY_SECONDS
 
 
 class KeyReused(Exception):
@@ -52,10 +57,17 @@ def claim(session: Session, api_key_id: int, key: str, request: str) -> Answer |
     first request's answer. Raises KeyReused when the key came with another request.
 
     Begins the session's write transaction."""
+    global _last_purge
     begin_write(session)
     connection = session.connection()
     now = utcnow()
-    connection.execute(delete(IdempotentRequest).where(IdempotentRequest.created_at < now - KEEP))
+    expired = IdempotentRequest.created_at < now - KEEP
+    if time.monotonic() - _last_purge > PURGE_EVERY_SECONDS:
+        _last_purge = time.monotonic()
+        connection.execute(delete(IdempotentRequest).where(expired))
+    else:
+        connection.execute(delete(IdempotentRequest).where(
+            IdempotentRequest.api_key_id == api_key_id, IdempotentRequest.key == key, expired))
     inserted = connection.execute(_insert_new(connection.dialect.name).values(
         api_key_id=api_key_id, key=key, fingerprint=request, created_at=now))
     if inserted.first() is not None:
