@@ -118,7 +118,7 @@ def test_trial_run_renders_each_template_and_names_the_line_that_fails(tmp_path)
     problems = trial_run(load_pack(root))
     assert [(p.file, p.line) for p in problems] == [("proposals/standard/proposal.html", line)]
     assert problems[0].message == (
-        "rendering a proposal (en) for a trial customer failed: the template raised "
+        "rendering the proposal (en) of a minimal profile failed: the template raised "
         "ZeroDivisionError: integer division or modulo by zero")
 
 

@@ -124,7 +124,7 @@ def _child(root: str) -> dict:
             for each in (pipeline, production):
                 document = each.configure(pack.profile.validate(profile),
                                           parse_adjustments(adjustments, pack.catalog))
-            configured.append((profile, adjustments, document))
+            configured.append((name, profile, adjustments, document))
         except (ProfileInvalid, AdjustmentInvalid) as exc:
             found.append(Problem(file, line, f"{name} is not valid: {exc}").as_dict())
         except Exception as exc:  # the trial exists to report exactly these
@@ -132,12 +132,12 @@ def _child(root: str) -> dict:
                                  "check the rules this profile triggers").as_dict())
     if configured and not found:
         # the smallest document and the one with the most lines
-        largest = max(configured, key=lambda case: len(case[2]["lines"]))
+        largest = max(configured, key=lambda case: len(case[3]["lines"]))
         found += [p.as_dict() for p in _try_templates(production, [configured[0], largest])]
     return {"version": pack.version, "problems": found}
 
 
-def _try_templates(pipeline: Any, cases: list[tuple[dict, list, dict]]) -> list[Problem]:
+def _try_templates(pipeline: Any, cases: list[tuple[str, dict, list, dict]]) -> list[Problem]:
     """Render every proposal template of the pack's own proposals/ in every language for each
     case (the HTML: the PDF step has its own time limit when a proposal is asked for)."""
     import datetime as dt
@@ -157,7 +157,8 @@ def _try_templates(pipeline: Any, cases: list[tuple[dict, list, dict]]) -> list[
             languages = sorted(open_template(proposals, name, pack.root).languages)
         except TemplateBroken:
             continue        # the content check reports it
-        for language, (profile, adjustments, document) in itertools.product(languages, cases):
+        for language, (case, profile, adjustments, document) in itertools.product(languages,
+                                                                                  cases):
             print(f"{RENDERING}{name} {language}", file=sys.stderr, flush=True)
             source = ProposalInput(customer=str(profile.get("name") or "Trial"),
                                    configuration_id=None, revision=1,
@@ -168,8 +169,8 @@ def _try_templates(pipeline: Any, cases: list[tuple[dict, list, dict]]) -> list[
                 render_html(pipeline, source, name, language)
             except TemplateBroken as exc:     # the first failure of a template is enough
                 file, line = exc.where
-                found.append(Problem(file, line, f"rendering a proposal ({language}) for a "
-                                     f"trial customer failed: {exc.message}", exc.hint))
+                found.append(Problem(file, line, f"rendering the proposal ({language}) of "
+                                     f"{case} failed: {exc.message}", exc.hint))
                 break
     print("trial: done", file=sys.stderr, flush=True)
     return found
