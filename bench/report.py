@@ -277,6 +277,10 @@ LIMITS = """## What limits the figures
   flask-smorest, the API-key check and rate limit, and writing the answer. On 2 cores shared
   with wrk, p99 follows throughput (Little's law: 16 / requests per second is the mean wait at
   concurrency 16, 64 / requests per second at 64, which is why c64 cannot be under 50 ms here).
+  At c16 that mean wait is 30-35 ms at 450-550 requests/s, so the 50 ms p99 target is met or
+  missed by how busy the shared machine is during the run: on 2026-11-28 six runs of this code
+  (every in-process call the same, counted) gave p99 32 to 82 ms, and `/health`'s own p99 in
+  the same runs went up to 61 ms.
   gunicorn's gthread workers lose on the tail: wrk's keep-alive connections stay with the worker
   that accepted them, unevenly, and a worker's threads wait for each other's GIL hand-offs;
   sync workers take one request at a time, a new connection each, from one queue.
