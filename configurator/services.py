@@ -78,9 +78,8 @@ def own_copy(pack: ContentPack) -> ContentPack:
                 shutil.rmtree(staging, ignore_errors=True)
             else:
                 folder = staging
-    own_proposals = pack.proposals_dir == pack.root / "proposals"
     return dataclasses.replace(pack, root=folder, proposals_dir=folder / "proposals"
-                               if own_proposals else pack.proposals_dir)
+                               if pack.own_proposals else pack.proposals_dir)
 
 
 class RetiredPipelines:

@@ -26,6 +26,7 @@ from configurator.proposals.pdf import FolderFetcher, Refused
 from configurator.proposals.view import Format
 
 from conftest import REPO
+from helpers import write_pack
 
 TEMPLATE = REPO / "proposals" / "standard"
 REVISION_TIME = dt.datetime(2026, 11, 28, 9, 30, tzinfo=dt.timezone.utc)
@@ -250,6 +251,27 @@ def test_a_chinese_customer_name_renders_in_an_english_proposal(pipeline):
     profile = {**example("kestrel-network-systems-ltd"), "name": "凯斯特网络系统有限公司"}
     text = pdf_text(render_proposal(pipeline, source_for(pipeline, profile), language="en"))
     assert "凯斯特网络系统有限公司" in text
+
+
+def test_a_pack_on_the_default_templates_renders_without_the_demo_baseline(tmp_path):
+    # the demo's baseline.yaml overrides demo profile fields this pack does not declare
+    pack = load_pack(write_pack(tmp_path, {"r.yaml": """
+        ruleset: r
+        stage: solution
+        rules:
+          - id: core-for-all
+            when: {profile.sites: {gte: 1}}
+            then: [{include: core}]
+        """}))
+    assert not pack.own_proposals and pack.proposals_dir == TEMPLATE.parent
+    pipeline = Pipeline(pack)
+    try:
+        profile = {"name": "Plain Ltd", "industry": "food", "sites": 2}
+        text = pdf_text(render_proposal(pipeline, source_for(pipeline, profile)))
+        assert_in_pdf("Plain Ltd", text)
+        assert "Tailored versus standard" not in text
+    finally:
+        pipeline.close()
 
 
 def test_every_english_message_has_a_chinese_translation():

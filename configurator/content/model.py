@@ -164,6 +164,11 @@ class ContentPack:
     proposals_dir: Path
     files: dict[str, bytes] = field(repr=False, default_factory=dict)
 
+    @property
+    def own_proposals(self) -> bool:
+        """Whether the pack has its own proposals/ (else it uses the default templates)."""
+        return self.proposals_dir == self.root / "proposals"
+
     # A pack's rule sets are not changed once it is made (dataclasses.replace makes a new pack),
     # so the rules, and each stage's in firing order, are worked out once.
     @functools.cached_property

@@ -149,7 +149,7 @@ def _try_templates(pipeline: Any, cases: list[tuple[str, dict, list, dict]]) -> 
 
     pack = pipeline.pack
     proposals = pack.proposals_dir
-    if proposals != pack.root / "proposals":
+    if not pack.own_proposals:
         return []           # the default templates, tried with the demo content
     found = []
     for name in available_templates(proposals):

@@ -93,7 +93,9 @@ def render_html(pipeline: Pipeline, source: ProposalInput, template: str = DEFAU
     chosen = open_template(pack.proposals_dir, template, pack.root)
     chosen.messages(language)   # an unknown language is refused before any work
     standard = comparison = None
-    baseline = load_baseline(pack.proposals_dir, pack.root)
+    # The baseline names profile fields, so only a pack's own is used: a pack on the default
+    # templates has no standard offer to compare with.
+    baseline = load_baseline(pack.proposals_dir, pack.root) if pack.own_proposals else None
     if baseline is not None:
         standard = pipeline.configure(_baseline_profile(pack, source.profile, baseline))
         comparison = compare(source.document, standard)
