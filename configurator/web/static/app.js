@@ -3,6 +3,22 @@
   "use strict";
   document.documentElement.classList.replace("no-js", "js");
 
+  // A second click on a form's button while its page is on the way would post the form twice
+  // (two configurations, two revisions): a form ignores submits for a few seconds after one.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if ((form.getAttribute("method") || "get").toLowerCase() !== "post") { return; }
+    if (form.dataset.sending) { event.preventDefault(); return; }
+    form.dataset.sending = "1";
+    // released in case the answer does not replace the page (a download, a stopped load)
+    setTimeout(function () { delete form.dataset.sending; }, 5000);
+  });
+  window.addEventListener("pageshow", function () {    // back to a page the browser kept
+    document.querySelectorAll("form[data-sending]").forEach(function (form) {
+      delete form.dataset.sending;
+    });
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     // Move focus to an error summary so keyboard and screen-reader users hear it first.
     var summary = document.querySelector("[data-focus]");
