@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -66,8 +66,7 @@ def claim(session: Session, api_key_id: int, key: str, request: str) -> Answer |
         _last_purge = time.monotonic()
         connection.execute(delete(IdempotentRequest).where(expired))
     else:
-        connection.execute(delete(IdempotentRequest).where(
-            IdempotentRequest.api_key_id == api_key_id, IdempotentRequest.key == key, expired))
+        connection.execute(delete(IdempotentRequest).where(_this(api_key_id, key), expired))
     inserted = connection.execute(_insert_new(connection.dialect.name).values(
         api_key_id=api_key_id, key=key, fingerprint=request, created_at=now))
     if inserted.first() is not None:
@@ -75,7 +74,7 @@ def claim(session: Session, api_key_id: int, key: str, request: str) -> Answer |
     row = connection.execute(
         select(IdempotentRequest.fingerprint, IdempotentRequest.status,
                IdempotentRequest.response, IdempotentRequest.location)
-        .where(IdempotentRequest.api_key_id == api_key_id, IdempotentRequest.key == key)
+        .where(_this(api_key_id, key))
     ).one()
     if row.fingerprint != request:
         raise KeyReused(key)
@@ -88,9 +87,13 @@ def claim(session: Session, api_key_id: int, key: str, request: str) -> Answer |
 def remember(session: Session, api_key_id: int, key: str, answer: Answer) -> None:
     """Keep the answer of the request that claimed `key`; commit with what it stored."""
     session.connection().execute(
-        update(IdempotentRequest)
-        .where(IdempotentRequest.api_key_id == api_key_id, IdempotentRequest.key == key)
+        update(IdempotentRequest).where(_this(api_key_id, key))
         .values(status=answer.status, response=answer.body, location=answer.location))
+
+
+def _this(api_key_id: int, key: str) -> Any:
+    """The row of `key` sent with the API key `api_key_id`."""
+    return and_(IdempotentRequest.api_key_id == api_key_id, IdempotentRequest.key == key)
 
 
 def _insert_new(dialect: str) -> Any:
