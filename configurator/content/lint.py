@@ -156,13 +156,10 @@ class _Facts:
                 if action.kind == "derive":
                     for name in action.params["values"]:
                         self.derive_stages[name].add(rule.stage)
-        self._cache: dict[str, FactType | None] = {}
         self._sat_cache: dict[tuple, bool] = {}
 
     def ftype(self, path: str) -> FactType | None:
-        if path not in self._cache:
-            self._cache[path] = self.types.resolve(path)[0]
-        return self._cache[path]
+        return self.types.resolve(path)[0]     # FactTypes keeps what it resolved
 
     def bounds(self, path: str) -> tuple[float | None, float | None]:
         """The declared min and max of a profile number (not through a list)."""
@@ -330,7 +327,7 @@ def _holds(lit: Lit, path: str, value: Any) -> bool | None:
         result = {"eq": False, "in": False, "ne": True, "not_in": True,
                   "exists": bool(test.value)}.get(test.op)
     else:
-        # what reference.value_of finds for `path` in facts holding just this value
+        # what conditions.value_of finds for `path` in facts holding just this value
         present = not (value is ABSENT or value is None or
                        (isinstance(value, (list, dict, str)) and len(value) == 0))
         try:

@@ -206,14 +206,9 @@ def _document(path: Path, text: str) -> Any:
     return doc
 
 
-def read_text(path: Path, limit: int = MAX_FILE_BYTES) -> str:
-    """A content file's text: a regular file of at most `limit` bytes (checked before it is
-    read, and again while reading, in case it grows), in UTF-8."""
-    return decode_text(read_bytes(path, limit))
-
-
 def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
-    """A content file's bytes, as `read_text` reads them (a regular file, at most `limit`)."""
+    """A content file's bytes: a regular file of at most `limit` bytes (checked before it is
+    read, and again while reading, in case it grows); `decode_text` makes them text."""
     try:
         info = path.stat()
         if not stat.S_ISREG(info.st_mode):

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..content.model import ALWAYS, AllOf, AnyOf, Condition, Not, Rule, Test
+from ..content.model import ALWAYS, AllOf, Condition, Not, Rule, Test
 from ..content.problems import Problem
 from ..content.regex import translate
 
@@ -53,18 +53,6 @@ class NotCompilable(ValueError):
         super().__init__(message)
 
 
-def nnf(cond: Condition, negate: bool = False) -> Condition:
-    """Negation normal form: `Not` only directly around a Test."""
-    if isinstance(cond, Not):
-        return nnf(cond.item, not negate)
-    if isinstance(cond, Test):
-        return Not(cond) if negate else cond
-    items = tuple(nnf(item, negate) for item in cond.items)
-    if isinstance(cond, AllOf):
-        return AnyOf(items) if negate else AllOf(items)
-    return AllOf(items) if negate else AnyOf(items)
-
-
 class Compiled(dict):
     """A compiled condition: the durable expression (a dict, as it is sent), with the tests in
     it, in order, as `_comparisons` lists them, noted while it was built (so the limit checks
@@ -89,8 +77,8 @@ TRUE, FALSE = object(), object()   # a group with nothing left in it: all-of [] 
 
 
 def _expr(cond: Condition, flags: FlagRegistry, negate: bool, found: list) -> Any:
-    """The expression for `cond` (negated: for `not cond`), as of its negation normal form
-    (`nnf`): De Morgan on the way down, a negation ends at a single test. Each test made is
+    """The expression for `cond` (negated: for `not cond`), as of its negation normal form:
+    De Morgan on the way down, a negation ends at a single test. Each test made is
     added to `found` (attribute, op, value), in the order of the expression; a group that
     comes to nothing (TRUE or FALSE) takes its tests out again."""
     if isinstance(cond, Test):

@@ -85,6 +85,11 @@ ERROR_MEANINGS = {
 }
 
 
+def _marker_fact(sid: str) -> str:
+    """The JSON of a session's marker fact (MARKER_MARK, with the session's id)."""
+    return '{"t":"m","sid":"%s","id":"m"}' % sid
+
+
 class EngineError(RuntimeError):
     """durable-rules refused a ruleset or failed during an evaluation."""
 
@@ -180,7 +185,7 @@ class DurableEngine:
             sid = str(next(self._sids))
             run = _Run(sid, _world_fact(world, sid, 1), fire)
             try:
-                self._assert(handle, '{"t":"m","sid":"%s","id":"m"}' % sid, run)
+                self._assert(handle, _marker_fact(sid), run)
                 self._assert(handle, run.world, run)
             except EngineError:
                 raise
@@ -235,8 +240,8 @@ class DurableEngine:
         call (a split stage opens dozens of sessions per configuration)."""
         session.body = session.world()
         session.fact = _world_fact(session.body, session.sid, session.version)
-        session.matches = session.drain('[{"t":"m","sid":"%s","id":"m"},%s]'
-                                        % (session.sid, session.fact), several=True)
+        session.matches = session.drain(f"[{_marker_fact(session.sid)},{session.fact}]",
+                                        several=True)
         session.marked = True
 
     def _assert(self, handle: int, fact: str, run: _Run) -> None:
