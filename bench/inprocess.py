@@ -117,7 +117,7 @@ def breakdown(root: str, runs: int) -> dict:
         setattr(engine_module, name, timed)
 
     from configurator.content.pack import load_pack
-    from configurator.engine.adjustments import parse_adjustments
+    from configurator.content.adjustments import parse_adjustments
     from configurator.engine.pipeline import Evaluation, Pipeline
 
     # The pipeline's Python parts, each timed the same way (none of them calls another).

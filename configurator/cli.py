@@ -12,7 +12,7 @@ from .content.pack import check_pack, content_root
 from .content.problems import ContentError, Problem
 from .content.profile import ProfileInvalid
 from .content.yamlfile import YamlSyntaxError, plain, read_yaml
-from .engine.adjustments import AdjustmentInvalid
+from .content.adjustments import AdjustmentInvalid
 
 EXIT_CONTENT = 1     # the content pack is broken
 EXIT_INPUT = 2       # the profile or adjustments given are not valid
@@ -252,7 +252,7 @@ def _money(amount: float | int, currency: str = "") -> str:
 def explain(ctx: click.Context, profile_file: Path, fmt: str, only: str | None,
             day: str | None) -> None:
     """Why each rule fired or not for PROFILE.yaml, and near misses."""
-    from .engine.adjustments import parse_adjustments
+    from .content.adjustments import parse_adjustments
     from .engine.explain import explain as run_explain
 
     profile, adjustments = read_profile_file(profile_file)

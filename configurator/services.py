@@ -20,7 +20,7 @@ from typing import Any, Callable
 from .content.pack import check_pack, content_root, pack_path
 from .content.problems import ContentError, Problem
 from .content.model import ContentPack
-from .engine.adjustments import parse_adjustments
+from .content.adjustments import parse_adjustments
 from .engine.durable_adapter import EngineError
 from .engine.pipeline import Pipeline
 from .engine.trial import trial_run

@@ -5,7 +5,7 @@ import textwrap
 from pathlib import Path
 
 from configurator.content.pack import load_pack
-from configurator.engine.adjustments import parse_adjustments
+from configurator.content.adjustments import parse_adjustments
 from configurator.engine.pipeline import Pipeline
 
 CATALOG = {

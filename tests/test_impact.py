@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from configurator.content.pack import load_pack
 from configurator.content.yamlfile import line_of, read_yaml
-from configurator.engine.adjustments import parse_adjustments
+from configurator.content.adjustments import parse_adjustments
 from configurator.engine.commands import impact_command
 from configurator.engine.impact import Case, impact
 from configurator.engine.pipeline import Pipeline

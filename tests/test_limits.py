@@ -16,7 +16,8 @@ from configurator.content.pack import check_pack
 from configurator.content.profile import (DEFAULT_MAX_ITEMS, DEFAULT_MAX_LENGTH, MAX_DEPTH,
                                           MAX_ERRORS, MAX_ITEMS_LIMIT, MAX_LENGTH_LIMIT)
 from configurator.proposals.pdf import html_to_pdf
-from configurator.proposals.render import RenderTimeout, render_html, render_timeout
+from configurator.proposals.errors import RenderTimeout
+from configurator.proposals.render import render_html, render_timeout
 from configurator.services import Content
 from configurator.store import db
 

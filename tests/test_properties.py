@@ -35,7 +35,7 @@ from configurator.content.problems import ProblemLog
 from configurator.content.profile import (DEFAULT_MAX_ITEMS, DEFAULT_MAX_LENGTH, TYPES,
                                           FieldSpec, ProfileInvalid, ProfileSpec,
                                           parse_profile_spec)
-from configurator.engine.adjustments import MAX_QUANTITY, parse_adjustments
+from configurator.content.adjustments import MAX_QUANTITY, parse_adjustments
 from configurator.engine.pipeline import Pipeline
 from configurator.services import Content, configure
 

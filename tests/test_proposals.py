@@ -63,7 +63,7 @@ def source_for(pipeline: Pipeline, profile: dict, approvals=(), adjustments=(),
                revision: int = 3) -> ProposalInput:
     document = pipeline.configure(pipeline.pack.profile.validate(profile), [])
     if adjustments:
-        from configurator.engine.adjustments import parse_adjustments
+        from configurator.content.adjustments import parse_adjustments
         document = pipeline.configure(pipeline.pack.profile.validate(profile),
                                       parse_adjustments(list(adjustments), pipeline.pack.catalog))
     return ProposalInput(customer=profile["name"], configuration_id=12, revision=revision,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from configurator.content.pack import DEFAULT_CONTENT, load_pack
-from configurator.engine.adjustments import parse_adjustments
+from configurator.content.adjustments import parse_adjustments
 from configurator.engine.pipeline import Pipeline
 from configurator.engine.reference_engine import ReferenceEngine
 from helpers import write_pack

@@ -22,7 +22,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..content.problems import ContentError
 from ..content.profile import ProfileInvalid
-from ..engine.adjustments import AdjustmentInvalid
+from ..content.adjustments import AdjustmentInvalid
 from ..store.configurations import NotFound
 from ..store.idempotency import KeyReused
 from .schemas import ProblemSchema

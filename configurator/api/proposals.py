@@ -18,7 +18,7 @@ from marshmallow import fields, validate
 
 from ..proposals import (DEFAULT_LANGUAGE, DEFAULT_TEMPLATE, ProposalInvalid, RenderFailed,
                          TemplateBroken)
-from ..proposals.render import RenderTimeout
+from ..proposals.errors import RenderTimeout
 from ..store import db
 from ..store import proposals as store
 from . import errors

@@ -9,7 +9,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from ..content.model import BILLINGS, KINDS, STAGES
-from ..engine.adjustments import ACTIONS, MAX_ADJUSTMENTS
+from ..content.adjustments import ACTIONS, MAX_ADJUSTMENTS
 from ..store.models import CUSTOMER_NAME_MAX, IDEMPOTENCY_KEY_MAX, ROUTE_ID
 
 # Route ids are bounded (the OpenAPI document states the bounds): see store.models.ROUTE_ID.

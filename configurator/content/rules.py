@@ -272,7 +272,7 @@ def _parse_action(item: Any, log: ProblemLog, line: int | None) -> Action | None
                 values[name] = plain(raw)
         params["values"] = values
     elif kind in ("discount", "surcharge"):
-        params.update(_parse_adjustment(kind, value, log, line))
+        params.update(_parse_price_change(kind, value, log, line))
     elif kind == "require_approval":
         if not isinstance(value, dict) or not isinstance(value.get("role"), str):
             log.error(line, "`require_approval:` needs `role`", "write `{role: finance, reason: ...}`")
@@ -317,7 +317,7 @@ def _only_keys(node: dict, keys: tuple[str, ...], kind: str, log: ProblemLog, li
                       _hint(suggest(key, keys), f"allowed: {', '.join(keys)}"))
 
 
-def _parse_adjustment(kind: str, value: Any, log: ProblemLog, line: int | None) -> dict:
+def _parse_price_change(kind: str, value: Any, log: ProblemLog, line: int | None) -> dict:
     if not isinstance(value, dict):
         log.error(line, f"`{kind}:` must be a mapping with percent or amount, applies_to, reason",
                   f"write `{kind}: {{percent: 5, applies_to: total, reason: ...}}`")

@@ -7,7 +7,7 @@ descriptions below on hover, and underlines what `configurator check` would refu
 
 The key lists, operators, actions, kinds, billing periods, stages, types, statuses and totals come
 from the modules that read the files (catalog.py, rules.py, profile.py, pack.py, model.py,
-engine/adjustments.py); this module adds only the words an editor shows. A key that has no
+content/adjustments.py); this module adds only the words an editor shows. A key that has no
 words here is an error when the schemas are built, so a new key cannot reach the editor
 undocumented. What a schema cannot know (which module ids exist, which profile fields are declared,
 which values an enum field allows) stays with `configurator check`.
@@ -21,9 +21,9 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from ..engine.adjustments import ACTIONS as ADJUSTMENT_ACTIONS
-from ..engine.adjustments import KEYS as ADJUSTMENT_KEYS
-from ..engine.adjustments import MAX_ADJUSTMENTS, MAX_QUANTITY
+from .adjustments import ACTIONS as ADJUSTMENT_ACTIONS
+from .adjustments import KEYS as ADJUSTMENT_KEYS
+from .adjustments import MAX_ADJUSTMENTS, MAX_QUANTITY
 from .catalog import FAMILY_KEYS, MODULE_KEYS, PRICE_KEYS
 from .expressions import FUNCTIONS, NAMESPACES
 from .model import BILLINGS, KINDS, STAGES

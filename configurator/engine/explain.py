@@ -7,7 +7,7 @@ from typing import Any
 
 from ..content.conditions import holds, test_holds, value_of
 from ..content.model import STAGES, Action, AllOf, AnyOf, Condition, Not, Rule, Test
-from .adjustments import Adjustment
+from ..content.adjustments import Adjustment
 from .pipeline import Evaluation, Pipeline
 
 MAX_NEAR_MISSES = 10

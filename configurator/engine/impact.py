@@ -18,7 +18,7 @@ from typing import Any
 from ..content.expressions import Expression
 from ..content.model import ContentPack, Template
 from ..content.profile import ProfileInvalid
-from .adjustments import AdjustmentInvalid, parse_adjustments
+from ..content.adjustments import AdjustmentInvalid, parse_adjustments
 from .durable_adapter import EngineError
 from .pipeline import Pipeline
 from .solution import CATALOG_RULE

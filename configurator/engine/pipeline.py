@@ -25,7 +25,7 @@ from ..content.problems import ContentError, Problem
 from ..gcpause import gc_paused
 from ..pricing.money import number
 from . import solution as sol
-from .adjustments import MAX_QUANTITY, Adjustment
+from ..content.adjustments import MAX_QUANTITY, Adjustment
 from .compile import FlagRegistry, NotCompilable, _comparisons, compile_condition, limit_problems
 from .durable_adapter import DurableEngine
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..content.model import RuleTest
 from ..content.profile import ProfileInvalid
-from .adjustments import AdjustmentInvalid, parse_adjustments
+from ..content.adjustments import AdjustmentInvalid, parse_adjustments
 from .pipeline import Pipeline
 
 

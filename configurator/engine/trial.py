@@ -101,7 +101,7 @@ def _child(root: str) -> dict:
     from ..content.pack import check_pack
     from ..content.problems import ContentError
     from ..content.profile import ProfileInvalid
-    from .adjustments import AdjustmentInvalid, parse_adjustments
+    from ..content.adjustments import AdjustmentInvalid, parse_adjustments
     from .durable_adapter import EngineError
     from .pipeline import Pipeline
 

@@ -28,3 +28,11 @@ class TemplateBroken(Exception):
 
 class RenderFailed(Exception):
     """WeasyPrint could not produce the PDF."""
+
+
+class RenderTimeout(RenderFailed):
+    """The PDF took longer than the time limit and was stopped."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        super().__init__(f"rendering the PDF took longer than {seconds:g} s and was stopped")

@@ -60,8 +60,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from ..gcpause import gc_paused
-from .errors import RenderFailed
-from .render import RenderTimeout
+from .errors import RenderFailed, RenderTimeout
 
 log = logging.getLogger(__name__)
 

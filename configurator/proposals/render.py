@@ -26,19 +26,11 @@ from typing import Any
 from ..content.profile import ProfileInvalid
 from ..engine.pipeline import Pipeline
 from .analysis import baseline_profile, compare, load_baseline
-from .errors import RenderFailed, TemplateBroken
+from .errors import RenderTimeout, TemplateBroken
 from .templates import DEFAULT_LANGUAGE, DEFAULT_TEMPLATE, open_template
 from .view import ProposalInput, build_view
 
 log = logging.getLogger(__name__)
-
-
-class RenderTimeout(RenderFailed):
-    """The PDF took longer than the time limit and was stopped."""
-
-    def __init__(self, seconds: float):
-        self.seconds = seconds
-        super().__init__(f"rendering the PDF took longer than {seconds:g} s and was stopped")
 
 
 @dataclass(frozen=True)

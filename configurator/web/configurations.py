@@ -12,7 +12,7 @@ from flask_login import current_user
 from ..accounts import require
 from ..accounts.services import names_by_email
 from ..content.profile import ProfileInvalid
-from ..engine.adjustments import ACTIONS, AdjustmentInvalid
+from ..content.adjustments import ACTIONS, AdjustmentInvalid
 from ..store import customers as customer_store
 from ..store import db
 from ..store import proposals as proposal_store

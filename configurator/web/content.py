@@ -14,7 +14,7 @@ from ..content.model import STAGES
 from ..content.problems import ContentError
 from ..content.profile import ProfileInvalid
 from ..content.yamlfile import YamlSyntaxError
-from ..engine.adjustments import AdjustmentInvalid
+from ..content.adjustments import AdjustmentInvalid
 from ..services import configure
 from .blueprint import bp, content
 from .configurations import family_groups

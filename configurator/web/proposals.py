@@ -18,7 +18,7 @@ from ..accounts import require
 from ..accounts.services import names_by_email
 from ..proposals import (DEFAULT_LANGUAGE, DEFAULT_TEMPLATE, ProposalInvalid, RenderFailed,
                          TemplateBroken, available_templates, open_template)
-from ..proposals.render import RenderTimeout
+from ..proposals.errors import RenderTimeout
 from ..store import db
 from ..store import proposals as store
 from ..store.configurations import get_configuration, get_revision

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ..content.model import Catalog
+from .model import Catalog
 
 ACTIONS = ("accept", "add", "remove", "quantity", "discount")
 MAX_ADJUSTMENTS = 100
