@@ -46,7 +46,7 @@ def latency(root: str, engine: str, seconds: float, max_runs: int) -> dict:
     from configurator.content.pack import load_pack
     from configurator.engine.pipeline import Pipeline
     from configurator.engine.reference_engine import ReferenceEngine
-    from configurator.services import configure
+    from configurator.services.configurations import configure
 
     pack = load_pack(root)
     pipeline = Pipeline(pack, engine=ReferenceEngine() if engine == "reference" else None)
@@ -205,7 +205,7 @@ def memory(root: str, total: int, every: int) -> dict:
     durable state (an undeleted one would hold about 1.4 MB at 100 rules)."""
     from configurator.content.pack import load_pack
     from configurator.engine.pipeline import Pipeline
-    from configurator.services import configure
+    from configurator.services.configurations import configure
 
     pack = load_pack(root)
     pipeline = Pipeline(pack)
@@ -226,7 +226,7 @@ def profile(root: str, runs: int) -> dict:
 
     from configurator.content.pack import load_pack
     from configurator.engine.pipeline import Pipeline
-    from configurator.services import configure
+    from configurator.services.configurations import configure
 
     pack = load_pack(root)
     pipeline = Pipeline(pack)

@@ -80,7 +80,7 @@ def child(case: str, repeat: int) -> dict:
                            created_at=REVISION_TIME, profile=profile, adjustments=[],
                            document=document)
     before = _maxrss_mb()
-    from configurator.proposals import render   # WeasyPrint is imported by the first render
+    from configurator.services.rendering import render_proposal as render  # WeasyPrint: first render
     started = time.perf_counter()
     rendered = render(pipeline, source, "standard", spec["language"])
     cold = time.perf_counter() - started

@@ -100,16 +100,16 @@ def stored_proposal() -> dict:
 STORED = r"""
 import json, tempfile, time
 import configurator.proposals as proposals
-import configurator.store.proposals as stored
+import configurator.services.proposals as stored
 from configurator.app import create_app
-from configurator.services import Content
+from configurator.services.content import Content
 from configurator.store import migrate
 renders = []
-original = stored.render
+original = stored.render_proposal
 def counting(*args, **kwargs):
     renders.append(1)
     return original(*args, **kwargs)
-stored.render = counting
+stored.render_proposal = counting
 content = Content(None, trial=False); content.load()
 with tempfile.TemporaryDirectory() as tmp:
     url = f"sqlite:///{tmp}/p.db"

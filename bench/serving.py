@@ -172,7 +172,7 @@ def cached_rulesets() -> dict:
     rulesets registered with durable-rules while the API configures and saves 200 times."""
     from configurator.app import create_app
     from configurator.engine import durable_adapter
-    from configurator.services import Content
+    from configurator.services.content import Content
 
     registered = []
     original = durable_adapter.DurableEngine.register

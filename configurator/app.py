@@ -5,26 +5,29 @@ import logging
 from typing import Any
 
 from flask import Flask
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
 
+from . import api, security, web
+from .api import errors as api_errors
 from .config import load_config, persistent_secret_key
+from .current import CONTENT_EXTENSION
 from .jsontext import JSONProvider
+from .services.content import Content
+from .store import db, migrate
+from .store.errors import DATABASE_FAILURES
 
 log = logging.getLogger(__name__)
 
-CONTENT_EXTENSION = "configurator.content"
 
 
 def create_app(config: dict[str, Any] | None = None, *, content: Any = None) -> Flask:
     """Build the app: defaults, then the environment, then `config` (tests).
 
-    `content` may pass a `configurator.services.Content` that is already loaded (tests share one);
+    `content` may pass a `services.content.Content` that is already loaded (tests share one);
     otherwise the pack at CONFIGURATOR_CONTENT (or the demo pack) is loaded now. A broken pack
     does not stop the app: `GET /api/v1/content` reports the problems and configuring answers 503.
     """
-    from . import api, security, web
-    from .services import Content
-    from .store import db, migrate
-
     app = Flask(__name__)
     app.json = JSONProvider(app)
     app.config.from_mapping(load_config(config))
@@ -50,6 +53,7 @@ def create_app(config: dict[str, Any] | None = None, *, content: Any = None) -> 
     app.extensions["configurator.migration_head"] = migrate.heads()[0]
     api.init_app(app)
     web.init_app(app)   # the web forms: sign-in, customers, configurations; `/` is theirs
+    _add_error_answers(app)
     _add_front_door(app)
     security.init_app(app)   # headers, cookies and safe logs on everything registered above
     return app
@@ -63,3 +67,37 @@ def _add_front_door(app: Flask) -> None:
     @app.get("/api/v1/docs/assets/<path:filename>")
     def swagger_ui_assets(filename: str):
         return send_from_directory(swagger_ui_path, filename, max_age=86400)
+
+
+def _add_error_answers(app: Flask) -> None:
+    """Errors the blueprints did not answer: problem+json under /api/, an HTML page elsewhere."""
+    for code in web.ERROR_TEXT:
+        app.register_error_handler(code, _http_error)
+    app.register_error_handler(CSRFError, _csrf_error)
+    for failure in DATABASE_FAILURES:
+        app.register_error_handler(failure, _database_error)
+
+
+def _http_error(error: HTTPException):
+    incident = None
+    if (error.code or 500) == 500:   # one log line, no traceback; the answer shows its id
+        incident = security.log_incident(getattr(error, "original_exception", None))
+    if api_errors.is_api_request():
+        if incident is not None:
+            return api_errors.problem(500, "The server failed to handle the request; the "
+                                      "incident was logged.", instance=f"urn:uuid:{incident}")
+        return api_errors.http_problem(error)
+    return web.error_page(error, incident)
+
+
+def _csrf_error(error: CSRFError):
+    if api_errors.is_api_request():  # pragma: no cover - the API is not CSRF-checked
+        return api_errors.http_problem(error)
+    return web.csrf_error_page(error)
+
+
+def _database_error(error: Exception):
+    """(Under /api/ the API's blueprints answer with problem+json before this is asked.)"""
+    if api_errors.is_api_request():
+        return api_errors.database_problem(error)
+    return web.database_error_page(error)

@@ -23,7 +23,7 @@ from configurator.accounts.roles import SCOPES
 from configurator.app import create_app
 from configurator.config import normalise_database_url
 from configurator.content.yamlfile import plain, read_yaml
-from configurator.services import Content
+from configurator.services.content import Content
 from configurator.store import migrate
 from configurator.store.db import make_engine
 

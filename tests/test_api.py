@@ -17,7 +17,8 @@ from werkzeug.serving import make_server
 
 from configurator.api import auth, errors
 from configurator.app import create_app
-from configurator.services import Content, configure
+from configurator.services.configurations import configure
+from configurator.services.content import Content
 
 from conftest import REPO, keyed_client, unique
 

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from sqlalchemy import select, text
 
 from configurator.accounts import apikeys
-from configurator.accounts.commands import register as register_accounts
+from configurator.cli.users import register as register_accounts
 from configurator.accounts.roles import ROLE_SCOPES, SCOPES, allowed
 from configurator.api import auth
 from configurator.app import create_app

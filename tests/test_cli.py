@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from configurator.content.pack import DEFAULT_CONTENT, load_pack
-from configurator.services import configure
+from configurator.services.configurations import configure
 from configurator.engine.pipeline import Pipeline
 from helpers import write_pack
 

@@ -43,7 +43,8 @@ import pytest
 
 from configurator.accounts import apikeys
 from configurator.content.problems import ContentError
-from configurator.services import MAX_RETIRED, ArchivedPipelines, Content, configure
+from configurator.services.configurations import configure
+from configurator.services.content import MAX_RETIRED, ArchivedPipelines, Content
 from configurator.store.db import Database
 from conftest import REPO, unique
 

@@ -15,7 +15,7 @@ import pytest
 from configurator.content.pack import check_pack
 from configurator.engine.pipeline import compile_pack
 from configurator.content.conditions import holds
-from configurator.engine.trial import minimal_profile
+from configurator.services.trial import minimal_profile
 from helpers import PROFILE, Configurator, fired, lines, write_pack
 
 REPO = Path(__file__).resolve().parents[1]

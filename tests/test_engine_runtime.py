@@ -10,8 +10,9 @@ import pytest
 from configurator.content.expressions import ExpressionError, parse_expression
 from configurator.content.pack import DEFAULT_CONTENT, load_pack
 from configurator.engine.pipeline import Pipeline, shared_engine
-from configurator.engine.trial import trial_run
-from configurator.services import Content, configure
+from configurator.services.configurations import configure
+from configurator.services.content import Content
+from configurator.services.trial import trial_run
 from helpers import Configurator, write_pack
 
 RULES = {"r.yaml": """

@@ -10,7 +10,8 @@ import yaml
 from configurator.content.pack import load_pack
 from configurator.engine.explain import explain
 from configurator.engine.pipeline import Pipeline
-from configurator.services import ArchivedPipelines, Content, configure, explain_revision
+from configurator.services.configurations import configure, explain_revision
+from configurator.services.content import Content
 from helpers import write_pack
 
 RULES = {"r.yaml": """
@@ -110,8 +111,7 @@ def test_a_revision_is_explained_with_the_content_version_it_was_computed_with(t
     served = Content(write_pack(tmp_path / "new", {"r.yaml": newer}), trial=False)
     served.load()
     assert served.pack.version != stored["content_version"]
-    archive = ArchivedPipelines()
-    result = explain_revision(served, archive, stored, lambda version: old_files)
+    result = explain_revision(served, stored, lambda version: old_files)
     assert result["matches_stored_document"] is True
     assert by_rule(result)["cold-chain-sensors"]["fired"] is True
 

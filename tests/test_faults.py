@@ -726,7 +726,7 @@ def test_a_failing_proposal_render_is_reported_and_changes_nothing(sqlite_url, t
                                                                    breakage):
     import shutil
 
-    from configurator.services import Content
+    from configurator.services.content import Content
     from conftest import keyed_client
 
     snippet, kind, said = BREAKAGES[breakage]

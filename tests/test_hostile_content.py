@@ -21,8 +21,7 @@ import pytest
 
 from configurator.content import pack as pack_module
 from configurator.content.pack import (MAX_ASSET_BYTES, MAX_PACK_BYTES, MAX_PACK_FILES,
-                                       MAX_YAML_BYTES, DEFAULT_CONTENT, check_pack, load_pack,
-                                       pack_path)
+                                       MAX_YAML_BYTES, DEFAULT_CONTENT, load_pack, pack_path)
 from configurator.content.problems import Problem
 from configurator.content.regex import (MAX_CLASS_CHARS, MAX_STATES, RegexError, engine_text,
                                         python_pattern, translate)
@@ -30,7 +29,8 @@ from configurator.content.yamlfile import (MAX_DEPTH, MAX_FILE_BYTES, YamlSyntax
                                            plain, read_yaml)
 from configurator.proposals import ProposalInvalid, TemplateBroken, open_template
 from configurator.proposals.templates import available_templates
-from configurator.services import Content
+from configurator.services.checks import check_pack
+from configurator.services.content import Content
 from jinja2 import TemplateNotFound
 from helpers import write_pack
 

@@ -20,10 +20,10 @@ from click.testing import CliRunner
 from configurator.content.pack import load_pack
 from configurator.content.yamlfile import line_of, read_yaml
 from configurator.content.adjustments import parse_adjustments
-from configurator.engine.commands import impact_command
+from configurator.cli.impact import impact_command
 from configurator.engine.impact import Case, impact
 from configurator.engine.pipeline import Pipeline
-from configurator.store import configurations as store
+from configurator.services import configurations as store
 from configurator.store import migrate
 from configurator.store.db import Database
 from configurator.store.profiles import read_latest_profiles

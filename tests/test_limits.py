@@ -2,6 +2,7 @@
 and the time limit on rendering a proposal PDF."""
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import secrets
@@ -17,8 +18,10 @@ from configurator.content.profile import (DEFAULT_MAX_ITEMS, DEFAULT_MAX_LENGTH,
                                           MAX_ERRORS, MAX_ITEMS_LIMIT, MAX_LENGTH_LIMIT)
 from configurator.proposals.pdf import html_to_pdf
 from configurator.proposals.errors import RenderTimeout
-from configurator.proposals.render import render_html, render_timeout
-from configurator.services import Content
+from configurator.services.content import Content
+from configurator.services.proposals import create_proposal
+from configurator.services.rendering import proposal_html as render_html
+from configurator.services.rendering import render_proposal
 from configurator.store import db
 
 from conftest import REPO, keyed_client, unique
@@ -225,7 +228,7 @@ def test_a_render_that_runs_too_long_is_stopped_and_reported_leaving_everything_
 def test_the_child_process_renders_the_same_pdf_as_the_request_would(content, example_profiles):
     from configurator.proposals import ProposalInput
     from configurator.proposals.render import revision_time
-    from configurator.services import configure
+    from configurator.services.configurations import configure
 
     pipeline = content.pipeline
     profile = example_profiles[0]["profile"]
@@ -243,7 +246,8 @@ def test_the_child_process_renders_the_same_pdf_as_the_request_would(content, ex
 
 def test_the_render_time_limit_is_configured():
     assert load_config(environ={})["PROPOSAL_RENDER_TIMEOUT"] == 60.0
-    assert render_timeout() == 0.0          # outside the app (CLI, tests): no limit
+    assert inspect.signature(create_proposal).parameters["timeout"].default == 0.0   # no limit
+    assert inspect.signature(render_proposal).parameters["timeout"].default == 0.0   # outside the app
 
 
 def test_json_nested_thousands_deep_is_a_400_not_a_crash(client):

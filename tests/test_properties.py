@@ -37,7 +37,8 @@ from configurator.content.profile import (DEFAULT_MAX_ITEMS, DEFAULT_MAX_LENGTH,
                                           parse_profile_spec)
 from configurator.content.adjustments import MAX_QUANTITY, parse_adjustments
 from configurator.engine.pipeline import Pipeline
-from configurator.services import Content, configure
+from configurator.services.configurations import configure
+from configurator.services.content import Content
 
 # Numbers a profile may hold at all (ProfileSpec's own bound, beyond any declared min/max).
 LIMIT = 10 ** 15

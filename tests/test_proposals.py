@@ -20,7 +20,8 @@ from configurator.content.pack import load_pack
 from configurator.content.yamlfile import plain, read_yaml
 from configurator.engine.pipeline import Pipeline
 from configurator.proposals import (ProposalInput, ProposalInvalid, RecordedApproval,
-                                    TemplateBroken, open_template, render, render_proposal)
+                                    TemplateBroken, open_template)
+from configurator.services.rendering import render_proposal as render
 from configurator.proposals.analysis import compare, needs_answered
 from configurator.proposals.pdf import FolderFetcher, Refused
 from configurator.proposals.view import Format
@@ -249,7 +250,7 @@ def test_chinese_proposal_embeds_a_cjk_font_and_its_text_extracts(chinese_pdf, k
 
 def test_a_chinese_customer_name_renders_in_an_english_proposal(pipeline):
     profile = {**example("kestrel-network-systems-ltd"), "name": "凯斯特网络系统有限公司"}
-    text = pdf_text(render_proposal(pipeline, source_for(pipeline, profile), language="en"))
+    text = pdf_text(render(pipeline, source_for(pipeline, profile), language="en").pdf)
     assert "凯斯特网络系统有限公司" in text
 
 
@@ -267,7 +268,7 @@ def test_a_pack_on_the_default_templates_renders_without_the_demo_baseline(tmp_p
     pipeline = Pipeline(pack)
     try:
         profile = {"name": "Plain Ltd", "industry": "food", "sites": 2}
-        text = pdf_text(render_proposal(pipeline, source_for(pipeline, profile)))
+        text = pdf_text(render(pipeline, source_for(pipeline, profile)).pdf)
         assert_in_pdf("Plain Ltd", text)
         assert "Tailored versus standard" not in text
     finally:

@@ -15,6 +15,8 @@ from configurator.cli import cli
 from configurator.content.pack import load_pack
 from configurator.content.yamlfile import plain, read_yaml
 from configurator.proposals import RenderFailed
+from configurator.services import configurations as configurations_service
+from configurator.services import proposals as service
 from configurator.store import configurations as configurations_store
 from configurator.store import proposals as store
 from configurator.store.models import Proposal
@@ -84,7 +86,7 @@ def test_posting_again_returns_the_stored_proposal_without_rendering(client, con
 
     def fail(*args, **kwargs):
         raise AssertionError("rendered twice")
-    monkeypatch.setattr(store, "render", fail)
+    monkeypatch.setattr(service, "render_proposal", fail)
     again = client.post(base(configuration) + "/proposals",
                         json={"template": "standard", "language": "en"})
     assert again.status_code == 200
@@ -149,7 +151,7 @@ def test_a_failed_render_is_a_clear_error_and_writes_nothing(client, configurati
                                                              monkeypatch):
     def broken(*args, **kwargs):
         raise RenderFailed("ValueError: the renderer fell over")
-    monkeypatch.setattr(store, "render", broken)
+    monkeypatch.setattr(service, "render_proposal", broken)
     body = assert_problem(client.post(base(configuration) + "/proposals", json={}), 500)
     assert body["type"].endswith("proposal-render-failed")
     assert "nothing was stored" in body["detail"]
@@ -200,21 +202,21 @@ def test_an_old_content_version_renders_with_its_own_templates(db_session, conte
     pack = load_pack(old)
     assert pack.version != content.pack.version
     configurations_store.store_content_version(db_session, pack)
-    pipeline = store.pipeline_for_version(db_session, content, pack.version)
+    pipeline = service.pipeline_for_version(db_session, content, pack.version)
     assert pipeline.pack.version == pack.version
-    assert store.pipeline_for_version(db_session, content, pack.version) is pipeline
+    assert service.pipeline_for_version(db_session, content, pack.version) is pipeline
     assert "Northwind Legacy Edition" in (pipeline.pack.proposals_dir / "standard" /
                                           "theme.yaml").read_text()
-    assert store.pipeline_for_version(db_session, content, content.pack.version) \
+    assert service.pipeline_for_version(db_session, content, content.pack.version) \
         is content.pipeline
 
 
 def test_proposal_rows_are_only_written_for_rendered_pdfs(db_session, content):
-    created = configurations_store.create_configuration(db_session, content,
+    created = configurations_service.create_configuration(db_session, content,
                                                         kestrel(unique("Rows")))
     before = db_session.scalar(select(func.count(Proposal.id)))
     with pytest.raises(Exception):
-        store.create_proposal(db_session, content, created["id"], 1, "standard", "xx")
+        service.create_proposal(db_session, content, created["id"], 1, "standard", "xx")
     assert db_session.scalar(select(func.count(Proposal.id))) == before
 
 

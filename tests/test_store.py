@@ -15,10 +15,12 @@ from sqlalchemy.orm import Session
 
 from configurator.content.pack import load_pack
 from configurator.content.profile import ProfileInvalid
-from configurator.services import Content, configure
+from configurator.services.configurations import configure
+from configurator.services.content import Content
+from configurator.services import configurations as service
 from configurator.store import configurations as store
 from configurator.store import migrate
-from configurator.store.commands import register
+from configurator.cli.db import register
 from configurator.store.db import make_engine
 from configurator.store.models import (ContentBlob, ContentFile, ContentVersion, Customer,
                                        Revision)
@@ -83,7 +85,7 @@ def test_foreign_keys_are_enforced(db_session):
 def test_configuration_and_first_revision_are_stored_together(db_session, content,
                                                               example_profiles):
     name = unique("Together")
-    result = store.create_configuration(db_session, content, _profile(example_profiles, name))
+    result = service.create_configuration(db_session, content, _profile(example_profiles, name))
     assert result["revision"] == 1
     revision = db_session.scalars(select(Revision).where(
         Revision.configuration_id == result["id"])).one()
@@ -99,7 +101,7 @@ def test_helpers_never_commit_so_nothing_is_half_written(database_url, content,
     name = unique("Rolled back")
     try:
         with Session(engine) as session:
-            store.create_configuration(session, content, _profile(example_profiles, name))
+            service.create_configuration(session, content, _profile(example_profiles, name))
             session.rollback()
         with Session(engine) as session:
             assert session.scalar(select(func.count()).select_from(Customer)
@@ -110,9 +112,9 @@ def test_helpers_never_commit_so_nothing_is_half_written(database_url, content,
 
 def test_customer_is_found_by_exact_name(db_session, content, example_profiles):
     name = unique("Same")
-    first = store.create_configuration(db_session, content, _profile(example_profiles, name))
-    second = store.create_configuration(db_session, content, _profile(example_profiles, name, 1))
-    other = store.create_configuration(db_session, content,
+    first = service.create_configuration(db_session, content, _profile(example_profiles, name))
+    second = service.create_configuration(db_session, content, _profile(example_profiles, name, 1))
+    other = service.create_configuration(db_session, content,
                                        _profile(example_profiles, name.upper()))
     assert first["id"] != second["id"]
     assert first["customer"] == second["customer"]
@@ -124,7 +126,7 @@ def test_invalid_profile_writes_nothing(db_session, content, example_profiles):
     profile = _profile(example_profiles, name)
     profile["scores"] = {**profile["scores"], "loyalty": 9}
     with pytest.raises(ProfileInvalid) as raised:
-        store.create_configuration(db_session, content, profile)
+        service.create_configuration(db_session, content, profile)
     assert "scores.loyalty" in raised.value.errors
     assert db_session.scalar(select(func.count()).select_from(Customer)
                              .where(Customer.name == name)) == 0
@@ -132,7 +134,7 @@ def test_invalid_profile_writes_nothing(db_session, content, example_profiles):
 
 def test_overlong_customer_name_is_a_profile_error(db_session, content, example_profiles):
     with pytest.raises(ProfileInvalid) as raised:
-        store.create_configuration(db_session, content,
+        service.create_configuration(db_session, content,
                                    _profile(example_profiles, "N" * 301))
     assert list(raised.value.errors) == ["name"]
 
@@ -140,12 +142,12 @@ def test_overlong_customer_name_is_a_profile_error(db_session, content, example_
 def test_revisions_are_numbered_and_keep_the_full_adjustment_list(db_session, content,
                                                                   example_profiles):
     name = unique("Revised")
-    created = store.create_configuration(db_session, content, _profile(example_profiles, name))
+    created = service.create_configuration(db_session, content, _profile(example_profiles, name))
     recommended = created["document"]["recommendations"]
     assert recommended, "the example profile should get a recommendation"
     accept = [{"action": "accept", "module": recommended[0]["module"]}]
-    second = store.add_revision(db_session, content, created["id"], accept)
-    third = store.add_revision(db_session, content, created["id"], [])
+    second = service.add_revision(db_session, content, created["id"], accept)
+    third = service.add_revision(db_session, content, created["id"], [])
     assert (second["number"], third["number"]) == (2, 3)
     assert second["adjustments"] == accept
     assert recommended[0]["module"] in [line["module"] for line in second["document"]["lines"]]
@@ -160,7 +162,7 @@ def test_revisions_are_numbered_and_keep_the_full_adjustment_list(db_session, co
 
 
 def test_revision_numbers_are_unique_per_configuration(db_session, content, example_profiles):
-    created = store.create_configuration(db_session, content,
+    created = service.create_configuration(db_session, content,
                                          _profile(example_profiles, unique("Unique")))
     first = db_session.scalars(select(Revision).where(
         Revision.configuration_id == created["id"])).one()
@@ -174,10 +176,10 @@ def test_revision_numbers_are_unique_per_configuration(db_session, content, exam
 
 def test_a_new_profile_name_moves_the_configuration_to_that_customer(db_session, content,
                                                                      example_profiles):
-    created = store.create_configuration(db_session, content,
+    created = service.create_configuration(db_session, content,
                                          _profile(example_profiles, unique("Old name")))
     renamed = unique("New name")
-    store.add_revision(db_session, content, created["id"], [],
+    service.add_revision(db_session, content, created["id"], [],
                        profile=_profile(example_profiles, renamed))
     assert store.get_configuration(db_session, created["id"])["customer"]["name"] == renamed
 
@@ -187,15 +189,15 @@ def test_unknown_configuration_and_revision_are_not_found(db_session, content,
     with pytest.raises(store.NotFound):
         store.get_configuration(db_session, 987_654_321)
     with pytest.raises(store.NotFound):
-        store.add_revision(db_session, content, 987_654_321, [])
-    created = store.create_configuration(db_session, content,
+        service.add_revision(db_session, content, 987_654_321, [])
+    created = service.create_configuration(db_session, content,
                                          _profile(example_profiles, unique("Lonely")))
     with pytest.raises(store.NotFound, match="no revision 2"):
         store.get_revision(db_session, created["id"], 2)
 
 
 def test_timestamps_are_utc(db_session, content, example_profiles):
-    created = store.create_configuration(db_session, content,
+    created = service.create_configuration(db_session, content,
                                          _profile(example_profiles, unique("Clock")))
     db_session.expire_all()
     fetched = store.get_configuration(db_session, created["id"])
@@ -205,9 +207,9 @@ def test_timestamps_are_utc(db_session, content, example_profiles):
 
 def test_customer_filter_escapes_like_wildcards(db_session, content, example_profiles):
     token = unique("Wild")
-    store.create_configuration(db_session, content,
+    service.create_configuration(db_session, content,
                                _profile(example_profiles, f"{token} 100% Freight_Co"))
-    store.create_configuration(db_session, content,
+    service.create_configuration(db_session, content,
                                _profile(example_profiles, f"{token} 1000 FreightXCo"))
     names = [i["customer"]["name"] for i in
              store.list_configurations(db_session, customer=f"{token} 100%").items]
@@ -253,7 +255,7 @@ def test_versions_share_the_bytes_of_unchanged_files(db_session, tmp_path, conte
 def test_stored_content_version_re_renders_a_configuration_exactly(db_session, content,
                                                                    example_profiles, tmp_path):
     example = example_profiles[0]
-    created = store.create_configuration(db_session, content,
+    created = service.create_configuration(db_session, content,
                                          _profile(example_profiles, unique("Replay")),
                                          example["adjustments"])
     exported = store.export_content_version(db_session, created["content_version"],

@@ -13,10 +13,10 @@ from click.testing import CliRunner
 from werkzeug.datastructures import MultiDict
 
 from configurator.accounts import services as accounts
-from configurator.accounts.commands import register as register_users
+from configurator.cli.users import register as register_users
 from configurator.app import create_app
 from configurator.content.pack import load_pack
-from configurator.services import Content
+from configurator.services.content import Content
 from configurator.store import db
 from configurator.store.configurations import get_revision
 from configurator.store.proposals import approval_status

@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
+from ..current import current_content
 from . import errors
 from .schemas import FamilyDetailSchema, FamilySchema, ModuleListArgs, ModuleSchema
 
@@ -18,7 +18,7 @@ errors.attach(blp)
 
 
 def _catalog() -> Any:
-    return current_app.extensions["configurator.content"].pack.catalog
+    return current_content().pack.catalog
 
 
 def _family(family: Any) -> dict:

@@ -4,10 +4,12 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask import current_app, url_for
+from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from ..current import current_content
+from ..services import configurations as service
 from ..store import configurations as store
 from ..store import db
 from . import errors, idempotency
@@ -32,10 +34,6 @@ LOCATION = {"Location": {"description": "The new resource", "schema": {"type": "
 # What a keyed answer is remembered as (one instance each: building one costs per request).
 CONFIGURATION = ConfigurationSchema()
 REVISION = RevisionSchema()
-
-
-def _content() -> Any:
-    return current_app.extensions["configurator.content"]
 
 
 @blp.route("/configurations")
@@ -67,8 +65,8 @@ class Configurations(MethodView):
         replayed = idempotency.replay(session, headers)
         if replayed is not None:
             return replayed
-        result = store.create_configuration(session, _content(), body["profile"],
-                                            body["adjustments"])
+        result = service.create_configuration(session, current_content(), body["profile"],
+                                              body["adjustments"])
         location = url_for("configurations.Configuration", configuration_id=result["id"])
         idempotency.remember(session, headers, 201, result, CONFIGURATION, location)
         session.commit()
@@ -113,8 +111,8 @@ class Revisions(MethodView):
         replayed = idempotency.replay(session, headers)
         if replayed is not None:
             return replayed
-        result = store.add_revision(session, _content(), configuration_id, body["adjustments"],
-                                    body.get("profile"))
+        result = service.add_revision(session, current_content(), configuration_id,
+                                      body["adjustments"], body.get("profile"))
         location = url_for("configurations.Revision", configuration_id=configuration_id,
                            number=result["number"])
         idempotency.remember(session, headers, 201, result, REVISION, location)
@@ -146,10 +144,5 @@ class RevisionExplanation(MethodView):
         that did not fire, `why` names the first condition that failed with the actual value;
         `near_misses` lists small profile changes that would make a rule fire.
         """
-        from ..services import ArchivedPipelines, explain_revision
-
-        session = db.session()
-        revision = store.get_revision(session, configuration_id, number)
-        archive = current_app.extensions.setdefault("configurator.archive", ArchivedPipelines())
-        return explain_revision(_content(), archive, revision,
-                                lambda version: store.content_version_files(session, version))
+        return service.explain_stored_revision(db.session(), current_content(), configuration_id,
+                                               number)

@@ -15,15 +15,17 @@ from typing import Any
 
 import flask
 from flask import request
-from sqlalchemy.exc import (DataError, DBAPIError, DisconnectionError, IntegrityError,
-                            InterfaceError, OperationalError)
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
+from ..content.adjustments import AdjustmentInvalid
 from ..content.problems import ContentError
 from ..content.profile import ProfileInvalid
-from ..content.adjustments import AdjustmentInvalid
-from ..store.configurations import NotFound
+from ..proposals import ProposalInvalid, RenderFailed, TemplateBroken
+from ..proposals.errors import RenderTimeout
+from ..services.configurations import StaleRevision
+from ..services.proposals import AlreadyApproved, ApprovalInvalid, TooLarge
+from ..store.errors import DATABASE_FAILURES, NotFound, database_failure
 from ..store.idempotency import KeyReused
 from .schemas import ProblemSchema
 
@@ -35,15 +37,6 @@ KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
 BODY_METHODS = ("POST", "PUT", "PATCH")
 
 log = logging.getLogger(__name__)
-
-# A database that cannot serve now (down, restarting, unreachable, out of connections, full):
-# 503 (507 when full) with Retry-After, never 500. A DBAPIError of another kind is a 503 only
-# when it cost the connection.
-DATABASE_FAILURES = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout,
-                     DBAPIError)
-SQLITE_FULL = 13
-PG_DISK_FULL = "53100"
-
 
 class Unavailable(Exception):
     """The service cannot answer now (the health check failed); `checks` says what failed."""
@@ -216,8 +209,16 @@ def attach(blueprint: flask.Blueprint) -> None:
     blueprint.register_error_handler(NotFound, _not_found)
     blueprint.register_error_handler(KeyReused, _key_reused)
     blueprint.register_error_handler(Unavailable, _unavailable)
+    blueprint.register_error_handler(StaleRevision, _stale_revision)
+    blueprint.register_error_handler(ProposalInvalid, _proposal_invalid)
+    blueprint.register_error_handler(ApprovalInvalid, _approval_invalid)
+    blueprint.register_error_handler(AlreadyApproved, _already_approved)
+    blueprint.register_error_handler(TooLarge, _too_large)
+    blueprint.register_error_handler(TemplateBroken, _template_broken)
+    blueprint.register_error_handler(RenderTimeout, _render_timeout)
+    blueprint.register_error_handler(RenderFailed, _render_failed)
     for failure in DATABASE_FAILURES:
-        blueprint.register_error_handler(failure, _database_unavailable)
+        blueprint.register_error_handler(failure, database_problem)
     blueprint.register_error_handler(IntegrityError, _conflict)
     blueprint.register_error_handler(DataError, _unstorable)
     blueprint.register_error_handler(Exception, _unexpected)
@@ -263,39 +264,8 @@ def _unavailable(exc: Unavailable) -> flask.Response:
                    headers={"Retry-After": str(flask.current_app.config["RETRY_AFTER"])})
 
 
-def database_failure(exc: BaseException) -> tuple[int, str, str] | None:
-    """(status, problem kind, detail) for a database that cannot serve now, or None when `exc`
-    is not such a failure (a bug: 500). A full disk is 507, anything else 503."""
-    if isinstance(exc, DBAPIError) and not isinstance(exc, (OperationalError, InterfaceError)) \
-            and not exc.connection_invalidated:
-        return None
-    if not isinstance(exc, DATABASE_FAILURES):
-        return None
-    if storage_full(exc):
-        return (507, "storage-full", "The database has no space left to store this; nothing was "
-                                     "stored. Retry once an administrator has freed space.")
-    return 503, "database-unavailable", "The database is unavailable; retry shortly."
-
-
-def storage_full(exc: BaseException) -> bool:
-    """SQLite's SQLITE_FULL (disk full, or max_page_count reached), PostgreSQL's disk_full.
-
-    The error it caused counts too: SQLite rolls the whole transaction back on SQLITE_FULL, so
-    the rollback to a savepoint that follows fails with "no such savepoint", raised while
-    handling the full disk."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        orig = getattr(current, "orig", None)
-        if (getattr(orig, "sqlite_errorcode", None) == SQLITE_FULL
-                or getattr(orig, "sqlstate", None) == PG_DISK_FULL):
-            return True
-        current = current.__cause__ or current.__context__
-    return False
-
-
-def _database_unavailable(exc: Exception) -> flask.Response:
+def database_problem(exc: Exception) -> flask.Response:
+    """A database that cannot serve as a 503 (507 when full) problem; any other error a 500."""
     found = database_failure(exc)
     if found is None:
         return _unexpected(exc)
@@ -327,6 +297,50 @@ def _unexpected(exc: Exception) -> flask.Response:
               exc_info=exc)
     return problem(500, "The server failed to handle the request; the incident was logged.",
                    instance=f"urn:uuid:{incident}")
+
+
+def _stale_revision(exc: StaleRevision) -> flask.Response:
+    return problem(409, f"This configuration changed since revision {exc.base}: it is now at "
+                        f"revision {exc.latest}. Nothing was changed; apply the change to the "
+                        "latest revision.", kind="stale-revision")
+
+
+def _proposal_invalid(exc: ProposalInvalid) -> flask.Response:
+    return problem(422, "The proposal cannot be made as asked; see `errors`.",
+                          kind="invalid-proposal", errors=exc.errors)
+
+
+def _approval_invalid(exc: ApprovalInvalid) -> flask.Response:
+    return problem(422, "This approval is not one the revision requires; see `errors`.",
+                          kind="invalid-approval", errors=exc.errors)
+
+
+def _already_approved(exc: AlreadyApproved) -> flask.Response:
+    return problem(409, exc.message, kind="already-approved")
+
+
+def _too_large(exc: TooLarge) -> flask.Response:
+    return problem(413, exc.message + "; render it with `configurator configure --pdf`.",
+                          kind="proposal-too-large")
+
+
+def _template_broken(exc: TemplateBroken) -> flask.Response:
+    log.error("proposal template broken: %s", exc)
+    return problem(500, f"The proposal template is broken: {exc.file}: {exc.message}. "
+                               "Nothing was stored.", kind="proposal-template-broken",
+                          file=exc.file, hint=exc.hint)
+
+
+def _render_timeout(exc: RenderTimeout) -> flask.Response:
+    log.error("proposal rendering stopped after %g s", exc.seconds)
+    return problem(500, f"Rendering the PDF took longer than {exc.seconds:g} s and was "
+                               "stopped; nothing was stored.", kind="proposal-render-timeout")
+
+
+def _render_failed(exc: RenderFailed) -> flask.Response:
+    log.error("proposal rendering failed: %s", exc)
+    return problem(500, "The PDF could not be rendered; nothing was stored. The incident "
+                               "was logged.", kind="proposal-render-failed")
 
 
 def _under(prefix: str, path: str) -> str:

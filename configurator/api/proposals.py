@@ -16,9 +16,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
-from ..proposals import (DEFAULT_LANGUAGE, DEFAULT_TEMPLATE, ProposalInvalid, RenderFailed,
-                         TemplateBroken)
-from ..proposals.errors import RenderTimeout
+from ..current import current_content, render_timeout
+from ..proposals import DEFAULT_LANGUAGE, DEFAULT_TEMPLATE
+from ..services import proposals as service
 from ..store import db
 from ..store import proposals as store
 from . import errors
@@ -101,10 +101,6 @@ REVISION_NOT_FOUND = "No such configuration or revision"
 
 # --- views ------------------------------------------------------------------------------------
 
-def _content() -> Any:
-    return current_app.extensions["configurator.content"]
-
-
 @blp.route(f"/configurations/<{ID}:configuration_id>/revisions/<{ID}:number>"
            "/approvals")
 class Approvals(MethodView):
@@ -128,8 +124,8 @@ class Approvals(MethodView):
         role has approved, the revision's proposals render without the DRAFT mark.
         """
         session = db.session()
-        result = store.approve(session, configuration_id, number, body["role"], body["by"],
-                               body.get("note"))
+        result = service.approve(session, configuration_id, number, body["role"], body["by"],
+                                 body.get("note"))
         session.commit()
         return result
 
@@ -159,8 +155,9 @@ class RevisionProposals(MethodView):
         approvals returns the stored proposal (200) instead of rendering it twice.
         """
         session = db.session()
-        result, created = store.create_proposal(session, _content(), configuration_id, number,
-                                                body["template"], body["language"])
+        result, created = service.create_proposal(session, current_content(), configuration_id,
+                                                  number, body["template"], body["language"],
+                                                  timeout=render_timeout())
         session.commit()
         location = url_for("proposals.ProposalResource", proposal_id=result["id"])
         return result, 201 if created else 200, {"Location": location}
@@ -199,50 +196,3 @@ class ProposalPdf(MethodView):
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
         response.headers["ETag"] = f'"{sha256}"'
         return response
-
-
-# --- errors -----------------------------------------------------------------------------------
-
-@blp.errorhandler(ProposalInvalid)
-def _proposal_invalid(exc: ProposalInvalid) -> flask.Response:
-    return errors.problem(422, "The proposal cannot be made as asked; see `errors`.",
-                          kind="invalid-proposal", errors=exc.errors)
-
-
-@blp.errorhandler(store.ApprovalInvalid)
-def _approval_invalid(exc: store.ApprovalInvalid) -> flask.Response:
-    return errors.problem(422, "This approval is not one the revision requires; see `errors`.",
-                          kind="invalid-approval", errors=exc.errors)
-
-
-@blp.errorhandler(store.AlreadyApproved)
-def _already_approved(exc: store.AlreadyApproved) -> flask.Response:
-    return errors.problem(409, exc.message, kind="already-approved")
-
-
-@blp.errorhandler(store.TooLarge)
-def _too_large(exc: store.TooLarge) -> flask.Response:
-    return errors.problem(413, exc.message + "; render it with `configurator configure --pdf`.",
-                          kind="proposal-too-large")
-
-
-@blp.errorhandler(TemplateBroken)
-def _template_broken(exc: TemplateBroken) -> flask.Response:
-    current_app.logger.error("proposal template broken: %s", exc)
-    return errors.problem(500, f"The proposal template is broken: {exc.file}: {exc.message}. "
-                               "Nothing was stored.", kind="proposal-template-broken",
-                          file=exc.file, hint=exc.hint)
-
-
-@blp.errorhandler(RenderTimeout)
-def _render_timeout(exc: RenderTimeout) -> flask.Response:
-    current_app.logger.error("proposal rendering stopped after %g s", exc.seconds)
-    return errors.problem(500, f"Rendering the PDF took longer than {exc.seconds:g} s and was "
-                               "stopped; nothing was stored.", kind="proposal-render-timeout")
-
-
-@blp.errorhandler(RenderFailed)
-def _render_failed(exc: RenderFailed) -> flask.Response:
-    current_app.logger.error("proposal rendering failed: %s", exc)
-    return errors.problem(500, "The PDF could not be rendered; nothing was stored. The incident "
-                               "was logged.", kind="proposal-render-failed")

@@ -10,16 +10,13 @@ from flask_smorest import Blueprint
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..store import db, migrate
+from ..current import current_content
 from . import errors
 from .schemas import ContentStatusSchema, HealthSchema, ProfileDeclarationSchema
 
 blp = Blueprint("service", __name__, url_prefix="/api/v1",
                 description="The profile declaration, the content pack and the service's health.")
 errors.attach(blp)
-
-
-def _content() -> Any:
-    return current_app.extensions["configurator.content"]
 
 
 @blp.route("/profile-schema")
@@ -29,7 +26,7 @@ class ProfileDeclaration(MethodView):
     @errors.responses(blp, 503)
     def get(self) -> dict:
         """Read the profile declaration: the fields a profile has, their types and vocabularies"""
-        pack = _content().pack
+        pack = current_content().pack
         return {"content_version": pack.version, **pack.profile.describe()}
 
 
@@ -43,7 +40,7 @@ class ContentStatus(MethodView):
         `ok` is false when the last load failed; `problems` then says why (file, line, what, how
         to fix). A failed reload never replaces a good pack, so `version` may still be served.
         """
-        return _status_view(_content().status)
+        return _status_view(current_content().status)
 
 
 @blp.route("/content/reload")
@@ -59,7 +56,7 @@ class ContentReload(MethodView):
         otherwise the last good pack keeps serving and `ok: false` with `problems` says why.
         (The service also reloads by itself within seconds of a file change.)
         """
-        return _status_view(_content().load())
+        return _status_view(current_content().load())
 
 
 def _status_view(status) -> dict:
@@ -78,7 +75,7 @@ class Health(MethodView):
                       **errors.documented())
     def get(self) -> dict:
         """Check that the database answers (at the expected migration) and content is served"""
-        content = _content()
+        content = current_content()
         pipeline = content.pipeline
         report = {"database": _database_health(),
                   "content": {"ok": pipeline is not None,

@@ -14,7 +14,7 @@ import hashlib
 import os
 import stat
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Callable
 
 from ..gcpause import gc_paused
 from .catalog import check_catalog, parse_family
@@ -50,21 +50,32 @@ def content_root(path: str | os.PathLike | None = None) -> Path:
     return Path(chosen).resolve()
 
 
-def load_pack(path: str | os.PathLike | None = None) -> ContentPack:
+# A check of the pack's proposals/ folder that a higher layer adds (the content check knows no
+# templates): called with (root, the proposals folder, log_for), it logs what it finds.
+MoreChecks = Callable[[Path, Path, Callable[[str], ProblemLog]], None]
+
+
+def load_pack(path: str | os.PathLike | None = None, more_checks: MoreChecks | None = None
+              ) -> ContentPack:
     """The checked pack; raises ContentError listing every error (file:line, what, how to fix)."""
-    pack, problems = check_pack(path)
+    pack, problems = check_pack(path, more_checks)
     if pack is None:
         raise ContentError(problems)
     return pack
 
 
-def check_pack(path: str | os.PathLike | None = None) -> tuple[ContentPack | None, list[Problem]]:
-    """Read and check a pack: (the pack or None when it has errors, every problem found)."""
+def check_pack(path: str | os.PathLike | None = None, more_checks: MoreChecks | None = None
+               ) -> tuple[ContentPack | None, list[Problem]]:
+    """Read and check a pack: (the pack or None when it has errors, every problem found).
+
+    `more_checks` checks the pack's own proposals/ folder (services.checks passes the proposal
+    templates' check)."""
     with gc_paused():
-        return _check_pack(path)
+        return _check_pack(path, more_checks)
 
 
-def _check_pack(path: str | os.PathLike | None) -> tuple[ContentPack | None, list[Problem]]:
+def _check_pack(path: str | os.PathLike | None, more_checks: MoreChecks | None
+                ) -> tuple[ContentPack | None, list[Problem]]:
     root = content_root(path)
     logs: dict[str, ProblemLog] = {}
 
@@ -140,8 +151,8 @@ def _check_pack(path: str | os.PathLike | None) -> tuple[ContentPack | None, lis
     proposals = root / "proposals"
     if not proposals.is_dir():
         proposals = DEFAULT_CONTENT / "proposals"
-    else:
-        _check_templates(root, proposals, log_for)
+    elif more_checks is not None:
+        more_checks(root, proposals, log_for)
     problems = _sorted_problems(logs)
     if any(p.severity == "error" for p in problems) or profile is None:
         return None, problems
@@ -273,37 +284,6 @@ def pack_path(root: Path, rel: str) -> Path:
         raise ValueError(f"refusing the stored file name {rel[:200]!r}: not a path inside a "
                          "content pack")
     return root.joinpath(*relative.parts)
-
-
-def _check_templates(root: Path, proposals: Path, log_for) -> None:
-    """Open every template of the pack's own proposals/ folder (theme, every language, the
-    baseline, the Jinja syntax), so a broken or hostile template file keeps the pack from
-    loading instead of failing when a proposal is asked for."""
-    from ..proposals.analysis import load_baseline
-    from ..proposals.errors import TemplateBroken
-    from ..proposals.templates import available_templates, open_template
-
-    def report(exc: TemplateBroken) -> None:
-        file, line = exc.where
-        log_for(file).error(line, exc.message, exc.hint)
-
-    try:
-        load_baseline(proposals, root)
-    except TemplateBroken as exc:
-        report(exc)
-    for name in available_templates(proposals):
-        try:
-            template = open_template(proposals, name, root)
-            for language in sorted(template.languages):
-                template.messages(language)
-            template.environment.get_template("proposal.html")
-        except TemplateBroken as exc:
-            report(exc)
-        except Exception as exc:      # Jinja's syntax errors, and anything else it raises
-            line = getattr(exc, "lineno", None)
-            log_for(f"proposals/{name}/proposal.html").error(
-                line, f"the template cannot be read: {type(exc).__name__}: {exc}",
-                "fix the Jinja template")
 
 
 def _version(blobs: dict[str, bytes]) -> str:

@@ -1,8 +1,8 @@
-"""Configurations and their revisions: run the pipeline, keep the result.
+"""Configurations and their revisions: store them, read them back.
 
-Plain functions over a SQLAlchemy session. They flush but never commit: the caller commits once
-per unit of work (the API commits once per request), so a configuration, its first revision, its
-customer and its content version are stored together or not at all.
+Plain functions over a SQLAlchemy session. They flush but never commit: the caller (a use case in
+services/) commits once per unit of work, so a configuration, its first revision, its customer
+and its content version are stored together or not at all.
 
 A revision holds exactly what produced it: the input profile and the full adjustment list (not a
 delta from the previous revision), the document, and the content version, whose files are kept
@@ -22,10 +22,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .. import jsontext
-from ..content.problems import ContentError
 from ..content.profile import ProfileInvalid
-from ..services import Content, configure
 from .db import begin_write
+from .errors import NotFound
 from .models import (CUSTOMER_NAME_MAX, Configuration, ContentBlob, ContentFile, ContentVersion,
                      Customer, Revision, utcnow)
 
@@ -40,14 +39,6 @@ _INSERT_CUSTOMER = insert(Customer.__table__)
 _VERSION_STORED = select(_versions.version).where(_versions.version == bindparam("version"))
 _INSERT_CONFIGURATION = insert(Configuration.__table__)
 _INSERT_REVISION = insert(Revision.__table__)
-
-
-class NotFound(LookupError):
-    """No such configuration, revision or content version."""
-
-    def __init__(self, message: str):
-        self.message = message
-        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -66,24 +57,21 @@ class Page:
                 "total": self.total, "pages": self.pages}
 
 
-# --- use cases --------------------------------------------------------------------------------
+# --- writes -----------------------------------------------------------------------------------
 
-def create_configuration(session: Session, content: Content, profile: dict[str, Any],
-                         adjustments: Sequence[dict[str, Any]] = (),
+def insert_configuration(session: Session, pack: Any, profile: dict[str, Any],
+                         adjustments: list[Any], document: dict[str, Any],
                          created_by: str | None = None) -> dict[str, Any]:
-    """Configure `profile` and store it as a new configuration with revision 1.
+    """Store a configured profile as a new configuration with revision 1, with its customer
+    (found, or created, by `profile.name`) and its content version; returns its view.
 
-    The customer is found, or created, by `profile.name`. Raises ProfileInvalid,
-    AdjustmentInvalid or ContentError before anything is written.
+    Raises ProfileInvalid when the company name cannot be stored, before anything is written.
     """
-    pipeline = _pipeline(content)
-    document = configure(pipeline, profile, list(adjustments))
-    profile, adjustments = _json(profile), _json(list(adjustments))
+    profile, adjustments = _json(profile), _json(adjustments)
     name = _customer_name(profile)
-    version = pipeline.pack.version
     begin_write(session)
     customer_id = customer_id_for(session, name)
-    store_content_version(session, pipeline.pack)
+    store_content_version(session, pack)
     now = utcnow()
     # Plain inserts, not the ORM's unit of work: this is the API's busiest write, and the
     # flush machinery cost more than configuring (docs/performance.md).
@@ -92,51 +80,58 @@ def create_configuration(session: Session, content: Content, profile: dict[str, 
         "customer_id": customer_id, "created_at": now, "updated_at": now,
         "latest_revision": 1}).inserted_primary_key[0]
     connection.execute(_INSERT_REVISION, _revision_row(configuration_id, 1, profile, adjustments,
-                                                    document, version, now, created_by))
+                                                    document, pack.version, now, created_by))
     return {"id": configuration_id, "customer": {"id": customer_id, "name": name},
             "created_at": now, "updated_at": now, "revision": 1, "status": document["status"],
-            "content_version": version, "profile": profile, "adjustments": adjustments,
+            "content_version": pack.version, "profile": profile, "adjustments": adjustments,
             "document": document}
 
 
-def add_revision(session: Session, content: Content, configuration_id: int,
-                 adjustments: Sequence[dict[str, Any]], profile: dict[str, Any] | None = None,
-                 created_by: str | None = None) -> dict[str, Any]:
-    """Re-run the pipeline for a configuration and store the result as its next revision.
-
-    `adjustments` is the revision's full list of adjustments (not a change to the previous
-    revision's list). Without `profile` the latest revision's profile is used. The run uses the
-    content being served now, which may be newer than the previous revision's. When the new
-    profile names another company, the configuration moves to that customer.
-    """
-    pipeline = _pipeline(content)
+def lock_configuration(session: Session, configuration_id: int) -> Configuration:
+    """Start a write transaction holding the configuration's row lock, so that a change computed
+    from its latest revision cannot interleave with another change (SQLite: the write lock;
+    PostgreSQL: SELECT ... FOR UPDATE). The caller commits or rolls back."""
     begin_write(session)
     configuration = session.scalars(
         select(Configuration).where(Configuration.id == configuration_id).with_for_update()
     ).one_or_none()
     if configuration is None:
         raise NotFound(f"configuration {configuration_id} does not exist")
-    if profile is None:
-        profile = session.scalars(
-            select(Revision.profile).where(Revision.configuration_id == configuration.id,
-                                           Revision.number == configuration.latest_revision)
-        ).one()
-    document = configure(pipeline, profile, list(adjustments))
-    profile, adjustments = _json(profile), _json(list(adjustments))
+    return configuration
+
+
+def latest_inputs(session: Session, configuration: Configuration
+                  ) -> tuple[dict[str, Any], list[Any]]:
+    """(profile, adjustments) of a configuration's latest revision."""
+    row = session.execute(
+        select(Revision.profile, Revision.adjustments)
+        .where(Revision.configuration_id == configuration.id,
+               Revision.number == configuration.latest_revision)).one()
+    return row.profile, list(row.adjustments or [])
+
+
+def insert_revision(session: Session, configuration: Configuration, pack: Any,
+                    profile: dict[str, Any], adjustments: list[Any], document: dict[str, Any],
+                    created_by: str | None = None) -> dict[str, Any]:
+    """Store the next revision of a configuration locked by `lock_configuration`; returns its
+    view. When the profile names another company, the configuration moves to that customer."""
+    profile, adjustments = _json(profile), _json(adjustments)
     name = _customer_name(profile)
     if name != configuration.customer.name:
         configuration.customer_id = customer_id_for(session, name)
-    store_content_version(session, pipeline.pack)
+    store_content_version(session, pack)
     now = utcnow()
     number = configuration.latest_revision + 1
     configuration.latest_revision = number
     configuration.updated_at = now
     revision = Revision(**_revision_row(configuration.id, number, profile, adjustments, document,
-                                        pipeline.pack.version, now, created_by))
+                                        pack.version, now, created_by))
     session.add(revision)
     session.flush()
     return revision_view(revision)
 
+
+# --- reads ------------------------------------------------------------------------------------
 
 def get_configuration(session: Session, configuration_id: int) -> dict[str, Any]:
     """The configuration with its latest revision's profile, adjustments and document."""
@@ -311,15 +306,6 @@ def revision_view(revision: Revision) -> dict[str, Any]:
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-def _pipeline(content: Content) -> Any:
-    """The pipeline being served now; taken once so the document and the stored content version
-    come from the same pack even if the content is reloaded meanwhile."""
-    pipeline = content.pipeline
-    if pipeline is None:
-        raise ContentError(content.status.problems)
-    return pipeline
-
 
 def _revision_row(configuration_id: int, number: int, profile: dict[str, Any],
                   adjustments: list[Any], document: dict[str, Any], version: str, now: Any,

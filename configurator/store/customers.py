@@ -15,7 +15,8 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from ..content.profile import ProfileInvalid
-from .configurations import NotFound, Page, _customer_name, _json
+from .configurations import Page, _customer_name, _json
+from .errors import NotFound
 from .db import begin_write
 from .models import Configuration, Customer, CustomerProfile, Revision, utcnow
 

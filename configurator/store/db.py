@@ -8,6 +8,8 @@ the busy timeout instead of failing when one's read snapshot goes stale.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,22 @@ WRITE_OPTION = "configurator_write"
 SQLITE_BUSY_TIMEOUT_S = 30
 # Seconds to wait for a PostgreSQL server to accept a connection (libpq's connect_timeout).
 CONNECT_TIMEOUT_S = 5
+
+
+def shown_url(url: str) -> str:
+    """A database URL as it may be shown or logged: without its password."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@contextmanager
+def session_for(url: str) -> Iterator[Session]:
+    """A session on the database at `url`, outside any app (the CLI); the caller commits."""
+    engine = make_engine(url)
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

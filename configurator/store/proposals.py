@@ -1,111 +1,55 @@
-"""Approvals and proposals of configuration revisions: record an approval, render and keep a PDF.
+"""Approvals and proposals of configuration revisions: store them, read them back.
 
-Plain functions over a SQLAlchemy session; like the other repository functions they flush but
-never commit (the API commits once per request).
-
-A proposal is rendered with the content version its revision was computed with: the served
-pipeline when it is that version, else the stored version's files, exported once into a cache
-folder and loaded there. Rendering happens between two short transactions, never while the
-database write lock is held: read the revision, render, then write the proposal row (or find
-the one a concurrent request stored meanwhile).
+Plain functions over a SQLAlchemy session; like the other store functions they flush but never
+commit. What an approval or a proposal may be (the required roles, the size limit, rendering)
+is decided by services.proposals.
 """
 from __future__ import annotations
 
-import logging
-import os
-import tempfile
-import threading
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..content.pack import load_pack
-from ..proposals import (DEFAULT_LANGUAGE, DEFAULT_TEMPLATE, ProposalInput, RecordedApproval,
-                         render)
-from ..proposals.templates import open_template
-from .configurations import NotFound, _pipeline, export_content_version
 from .db import begin_write
+from .errors import NotFound
 from .models import Approval, Configuration, Customer, Proposal, Revision, utcnow
-
-log = logging.getLogger(__name__)
-
-# Proposals with more lines than this are not rendered inside a request (about 40 pages and
-# several seconds); they wait for the job queue (see docs/proposals.md).
-MAX_LINES_IN_REQUEST = 80
-_PIPELINES: dict[str, Any] = {}
-_PIPELINES_LOCK = threading.Lock()
-_PIPELINE_CACHE_SIZE = 4
-
-
-class ApprovalInvalid(Exception):
-    """An approval the revision does not need; `errors` names the field."""
-
-    def __init__(self, errors: dict[str, list[str]]):
-        self.errors = errors
-        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
-
-
-class AlreadyApproved(Exception):
-    def __init__(self, message: str):
-        self.message = message
-        super().__init__(message)
-
-
-class TooLarge(Exception):
-    def __init__(self, message: str):
-        self.message = message
-        super().__init__(message)
 
 
 # --- approvals --------------------------------------------------------------------------------
 
-def approve(session: Session, configuration_id: int, number: int, role: str, by: str,
-            note: str | None = None) -> dict[str, Any]:
-    """Record that `by` approved revision `number` for `role`.
+def find_approval(session: Session, revision: Revision, role: str) -> Approval | None:
+    return session.scalars(select(Approval).where(Approval.revision_id == revision.id,
+                                                  Approval.role == role)).one_or_none()
 
-    Raises NotFound, ApprovalInvalid (the revision does not require that role) or
-    AlreadyApproved (someone approved that role already).
-    """
-    begin_write(session)
-    revision = _revision(session, configuration_id, number)
-    required = [a["role"] for a in revision.document.get("approvals", [])]
-    if role not in required:
-        needed = ", ".join(f"`{r}`" for r in required) or "none"
-        raise ApprovalInvalid({"role": [f"revision {number} does not require approval by "
-                                        f"`{role}`; it requires: {needed}"]})
-    existing = session.scalars(select(Approval).where(Approval.revision_id == revision.id,
-                                                      Approval.role == role)).one_or_none()
-    if existing is not None:
-        raise AlreadyApproved(f"`{role}` approved revision {number} already "
-                              f"({existing.approved_by}, {existing.approved_at:%Y-%m-%d %H:%M} UTC)")
+
+def insert_approval(session: Session, revision: Revision, role: str, by: str,
+                    note: str | None) -> dict[str, Any]:
+    """Record that `by` approved `revision` for `role`; returns the approval's view."""
     approval = Approval(revision_id=revision.id, role=role, approved_by=by, note=note or None,
                         approved_at=utcnow())
     session.add(approval)
     session.flush()
-    return {**approval_view(approval), "configuration_id": configuration_id, "revision": number}
+    return approval_view(approval)
+
+
+def approvals_of(session: Session, revision_id: int) -> list[Approval]:
+    """A revision's approvals, in the order they were given."""
+    return list(session.scalars(select(Approval).where(Approval.revision_id == revision_id)
+                                .order_by(Approval.approved_at, Approval.id)))
 
 
 def approval_status(session: Session, configuration_id: int, number: int) -> dict[str, Any]:
     """What a revision requires, what was approved, and what is outstanding."""
-    revision = _revision(session, configuration_id, number)
-    return _status(revision, _approvals(session, revision.id), configuration_id)
-
-
-def _status(revision: Revision, approvals: list[Approval], configuration_id: int) -> dict[str, Any]:
+    revision = get_revision_row(session, configuration_id, number)
     required = [a["role"] for a in revision.document.get("approvals", [])]
+    approvals = approvals_of(session, revision.id)
     done = {a.role for a in approvals}
     outstanding = [r for r in required if r not in done]
     return {"configuration_id": configuration_id, "revision": revision.number,
             "required": required, "approvals": [approval_view(a) for a in approvals],
             "outstanding": outstanding, "approved": not outstanding}
-
-
-def _approvals(session: Session, revision_id: int) -> list[Approval]:
-    return list(session.scalars(select(Approval).where(Approval.revision_id == revision_id)
-                                .order_by(Approval.approved_at, Approval.id)))
 
 
 def approval_view(approval: Approval) -> dict[str, Any]:
@@ -115,36 +59,25 @@ def approval_view(approval: Approval) -> dict[str, Any]:
 
 # --- proposals --------------------------------------------------------------------------------
 
-def create_proposal(session: Session, content: Any, configuration_id: int, number: int,
-                    template: str = DEFAULT_TEMPLATE, language: str = DEFAULT_LANGUAGE,
-                    created_by: str | None = None) -> tuple[dict[str, Any], bool]:
-    """Render revision `number` as a PDF and store it: (the proposal, whether it is new).
+def find_proposal(session: Session, revision_id: int, template: str, language: str,
+                  version: str, key: str) -> Proposal | None:
+    """The proposal of a revision rendered with this template, language, content version and
+    approvals (`key`), if there is one."""
+    return session.scalars(select(Proposal).where(
+        Proposal.revision_id == revision_id, Proposal.template == template,
+        Proposal.language == language, Proposal.content_version == version,
+        Proposal.approvals_key == key)).one_or_none()
 
-    When this revision was already rendered with the same template, language, content version
-    and approvals, the stored proposal is returned and nothing is rendered. Call it with no
-    pending changes in the session: it ends the read transaction before rendering. Raises
-    NotFound, ProposalInvalid, TooLarge, TemplateBroken or RenderFailed; nothing is written
-    then.
-    """
-    revision = _revision(session, configuration_id, number)
-    source = _source(session, revision)
-    key = source.approvals_key()
-    found = _stored(session, revision.id, template, language, revision.content_version, key)
-    if found is not None:
-        return proposal_view(found, source.customer, configuration_id, number), False
-    revision_id, version = revision.id, revision.content_version
-    if len(source.document.get("lines", [])) > MAX_LINES_IN_REQUEST:
-        raise TooLarge(f"revision {number} has {len(source.document['lines'])} lines; proposals "
-                       f"of more than {MAX_LINES_IN_REQUEST} lines are not rendered in a request")
-    pipeline = pipeline_for_version(session, content, version)
-    open_template(pipeline.pack.proposals_dir, template).messages(language)  # 422 before work
-    if session.in_transaction():
-        session.rollback()   # no read snapshot or lock is held while rendering
-    rendered = render(pipeline, source, template, language)
+
+def insert_proposal(session: Session, revision_id: int, template: str, language: str,
+                    version: str, key: str, rendered: Any, created_by: str | None
+                    ) -> tuple[Proposal, bool]:
+    """Store a rendered proposal in a write transaction: (the proposal, whether it is new).
+    When a concurrent request stored the same one first, that one is returned."""
     begin_write(session)
-    found = _stored(session, revision_id, template, language, version, key)
-    if found is not None:   # a concurrent request stored it meanwhile
-        return proposal_view(found, source.customer, configuration_id, number), False
+    found = find_proposal(session, revision_id, template, language, version, key)
+    if found is not None:
+        return found, False
     proposal = Proposal(revision_id=revision_id, template=template, language=language,
                         content_version=version, approvals_key=key, draft=rendered.draft,
                         pages=rendered.pages, size=len(rendered.pdf), sha256=rendered.sha256,
@@ -153,12 +86,12 @@ def create_proposal(session: Session, content: Any, configuration_id: int, numbe
         with session.begin_nested():
             session.add(proposal)
     except IntegrityError:
-        found = _stored(session, revision_id, template, language, version, key)
+        found = find_proposal(session, revision_id, template, language, version, key)
         if found is None:
             raise
-        return proposal_view(found, source.customer, configuration_id, number), False
+        return found, False
     session.flush()
-    return proposal_view(proposal, source.customer, configuration_id, number), True
+    return proposal, True
 
 
 def list_proposals(session: Session, configuration_id: int) -> list[dict[str, Any]]:
@@ -206,39 +139,9 @@ def file_name(customer: str, number: int, language: str) -> str:
     return f"{slug}-proposal-r{number}-{lang}.pdf"
 
 
-# --- the content a revision was computed with -------------------------------------------------
+# --- revisions as rows ------------------------------------------------------------------------
 
-def pipeline_for_version(session: Session, content: Any, version: str) -> Any:
-    """The compiled pipeline of content `version`: the served one, or the stored version's files
-    loaded from a cache folder (kept for the process, the last few versions)."""
-    served = _pipeline(content)
-    if served.pack.version == version:
-        return served
-    with _PIPELINES_LOCK:
-        if version in _PIPELINES:
-            return _PIPELINES[version]
-    from ..engine.pipeline import Pipeline
-    folder = Path(tempfile.gettempdir()) / "configurator-content" / version
-    if not (folder / ".complete").exists():
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=folder.parent))
-        export_content_version(session, version, staging)
-        (staging / ".complete").write_text(version)
-        try:
-            os.rename(staging, folder)
-        except OSError:   # another process exported it first
-            pass
-    pipeline = Pipeline(load_pack(folder))
-    with _PIPELINES_LOCK:
-        _PIPELINES[version] = pipeline
-        while len(_PIPELINES) > _PIPELINE_CACHE_SIZE:
-            _PIPELINES.pop(next(iter(_PIPELINES))).close()
-    return pipeline
-
-
-# --- helpers ----------------------------------------------------------------------------------
-
-def _revision(session: Session, configuration_id: int, number: int) -> Revision:
+def get_revision_row(session: Session, configuration_id: int, number: int) -> Revision:
     revision = session.scalars(select(Revision).where(Revision.configuration_id == configuration_id,
                                                       Revision.number == number)).one_or_none()
     if revision is None:
@@ -248,25 +151,10 @@ def _revision(session: Session, configuration_id: int, number: int) -> Revision:
     return revision
 
 
-def _source(session: Session, revision: Revision) -> ProposalInput:
-    customer = session.scalar(select(Customer.name).join(Configuration,
-                                                         Configuration.customer_id == Customer.id)
-                              .where(Configuration.id == revision.configuration_id))
-    approvals = tuple(RecordedApproval(a.role, a.approved_by, a.approved_at, a.note)
-                      for a in _approvals(session, revision.id))
-    return ProposalInput(customer=customer or revision.profile.get("name", ""),
-                         configuration_id=revision.configuration_id, revision=revision.number,
-                         created_at=revision.created_at, profile=revision.profile,
-                         adjustments=revision.adjustments, document=revision.document,
-                         approvals=approvals)
-
-
-def _stored(session: Session, revision_id: int, template: str, language: str, version: str,
-            key: str) -> Proposal | None:
-    return session.scalars(select(Proposal).where(
-        Proposal.revision_id == revision_id, Proposal.template == template,
-        Proposal.language == language, Proposal.content_version == version,
-        Proposal.approvals_key == key)).one_or_none()
+def customer_name_of(session: Session, configuration_id: int) -> str | None:
+    return session.scalar(select(Customer.name).join(Configuration,
+                                                     Configuration.customer_id == Customer.id)
+                          .where(Configuration.id == configuration_id))
 
 
 def _proposal_row(session: Session, proposal_id: int) -> Any:

@@ -8,8 +8,9 @@
 - `content.py`: the product-manager page (content status, rules, try a profile)
 - `profile_form.py`, `changes.py`, `formatting.py`: plain helpers the views share
 
-`init_app(app)` attaches sign-in (configurator.accounts), the blueprint, template helpers and
-the HTML error pages. Errors under /api/ keep their problem+json answers.
+`init_app(app)` attaches sign-in (configurator.accounts), the blueprint and template helpers.
+`error_page` and `database_error_page` are the HTML error pages; the app factory routes errors
+outside /api/ to them (errors under /api/ keep their problem+json answers).
 """
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .. import accounts, security
-from . import formatting
+from ..store.errors import database_failure
+from . import blueprint, formatting
+from . import configurations, content, customers, proposals  # noqa: F401 (their routes)
 
 log = logging.getLogger(__name__)
 
@@ -49,33 +52,15 @@ DATABASE_TEXT = {
 
 
 def init_app(app: flask.Flask) -> None:
-    from . import blueprint, configurations, content, customers, proposals  # noqa: F401 (routes)
-
     accounts.init_app(app)
     app.register_blueprint(blueprint.bp)
     app.jinja_env.globals.update(can=accounts.can, **formatting.GLOBALS)
     app.jinja_env.filters.update(formatting.FILTERS)
-    for code in ERROR_TEXT:
-        app.register_error_handler(code, _error_page)
-    app.register_error_handler(CSRFError, _csrf_error)
-    from ..api.errors import DATABASE_FAILURES
-    for failure in DATABASE_FAILURES:
-        app.register_error_handler(failure, _database_error)
 
 
-def _error_page(error: HTTPException):
-    """An HTML page for the web; the API's problem+json for /api/."""
-    from ..api import errors as api_errors
-
+def error_page(error: HTTPException, incident: str | None = None):
+    """An HTML page for an HTTP error; `incident` is the logged id of a 500."""
     code = error.code or 500
-    incident = None
-    if code == 500:   # one log line, no traceback; the page and the problem show its id
-        incident = security.log_incident(getattr(error, "original_exception", None))
-    if api_errors.is_api_request():
-        if incident is not None:
-            return api_errors.problem(500, "The server failed to handle the request; the "
-                                      "incident was logged.", instance=f"urn:uuid:{incident}")
-        return api_errors.http_problem(error)
     title, text = ERROR_TEXT.get(code, (error.name, error.description))
     response = flask.make_response(render_template("web/error.html", code=code, title=title,
                                                    text=text, incident=incident), code)
@@ -85,16 +70,12 @@ def _error_page(error: HTTPException):
     return response
 
 
-def _database_error(error: Exception):
-    """The database is down, unreachable or full: a 503 (507) page with Retry-After, not a 500.
-    (Under /api/ the API's blueprints answer with problem+json before this is asked.)"""
-    from ..api import errors as api_errors
-
-    if api_errors.is_api_request():
-        return api_errors._database_unavailable(error)
-    found = api_errors.database_failure(error)
+def database_error_page(error: Exception):
+    """The database is down, unreachable or full: a 503 (507) page with Retry-After, not a 500."""
+    found = database_failure(error)
     if found is None:   # not the database being unavailable: a bug, the 500 page
-        return _error_page(InternalServerError(original_exception=error))
+        incident = security.log_incident(error)
+        return error_page(InternalServerError(original_exception=error), incident)
     code = found[0]
     log.warning("database %s on %s %s: %s", found[1], request.method, request.path,
                 getattr(error, "orig", None) or error)
@@ -107,11 +88,7 @@ def _database_error(error: Exception):
     return response
 
 
-def _csrf_error(error: CSRFError):
-    from ..api import errors as api_errors
-
-    if api_errors.is_api_request():  # pragma: no cover - the API is not CSRF-checked
-        return api_errors.http_problem(error)
+def csrf_error_page(error: CSRFError):
     log.info("refused a form post without a valid CSRF token: %s %s (%s)", request.method,
              request.path, error.description)
     text = ("This form was not accepted because it did not come from a page of this site, or "

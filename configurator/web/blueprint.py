@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import flask
-from flask import current_app, redirect, url_for
+from flask import redirect, url_for
 from flask_login import current_user
 
 from ..accounts import login_manager, protect_forms
 from ..accounts.roles import allowed
+from ..current import current_content as content  # noqa: F401 (the views' accessor)
 
 bp = flask.Blueprint("web", __name__, template_folder="templates", static_folder="static",
                      static_url_path="/static/web")
@@ -27,11 +28,6 @@ def _no_store(response: flask.Response) -> flask.Response:
     if flask.request.endpoint != "web.static":
         response.headers.setdefault("Cache-Control", "no-store")
     return response
-
-
-def content():
-    """The content being served (configurator.services.Content)."""
-    return current_app.extensions["configurator.content"]
 
 
 @bp.get("/")

@@ -1,10 +1,7 @@
-"""A solution lead's changes as adjustment lists, and the differences between revisions, in words.
+"""A solution lead's changes and the differences between revisions, in words.
 
 Plain functions over documents and adjustment lists (no Flask, no database):
 
-- `with_change(adjustments, change, document)`: the next revision's full adjustment list after
-  one change (accept, add, remove, quantity, discount), so that changes about the same module
-  replace each other instead of piling up.
 - `describe_adjustment`, `describe_revision_change`: what a person did, for the history.
 - `diff_documents(a, b)`: lines added and removed, quantity, discount and total changes,
   approvals, recommendations, exclusions, status and totals.
@@ -16,52 +13,9 @@ from typing import Any
 from ..content.model import Catalog
 from ..content.profile import ProfileSpec
 
-MODULE_ACTIONS = ("accept", "add", "remove", "quantity")
 TOTAL_KEYS = ("one_time", "monthly", "yearly", "annual_recurring", "first_year")
 TOTAL_LABELS = {"one_time": "One-time", "monthly": "Monthly", "yearly": "Yearly",
                 "annual_recurring": "Annual recurring", "first_year": "First year"}
-
-
-def _about(adjustment: dict, module: str | None, actions: tuple[str, ...]) -> bool:
-    return adjustment.get("module") == module and adjustment.get("action") in actions
-
-
-def included_by_rules(document: dict, module: str) -> bool:
-    """Whether a line is there for a reason other than a solution lead's adjustment."""
-    for line in document.get("lines", []):
-        if line["module"] == module:
-            return any(not r["rule"].startswith("adjustment") for r in line["reasons"])
-    return False
-
-
-def with_change(adjustments: list[dict], change: dict, document: dict) -> list[dict]:
-    """The full adjustment list for the revision that applies `change` to the revision whose
-    adjustments and document are given."""
-    action, module = change["action"], change.get("module")
-    kept = list(adjustments)
-    if action == "accept":
-        kept = [a for a in kept if not _about(a, module, ("remove", "accept"))]
-        kept.append(change)
-    elif action == "add":
-        kept = [a for a in kept if not _about(a, module, ("remove", "add", "accept"))]
-        kept.append(change)
-    elif action == "remove":
-        kept = [a for a in kept if not _about(a, module, MODULE_ACTIONS)]
-        if included_by_rules(document, module):
-            kept.append(change)
-    elif action == "quantity":
-        kept = [a for a in kept if not _about(a, module, ("quantity",))]
-        kept.append(change)
-    else:
-        kept.append(change)
-    return kept
-
-
-def without(adjustments: list[dict], index: int) -> list[dict]:
-    """The list with one adjustment withdrawn."""
-    if not 0 <= index < len(adjustments):
-        raise IndexError(index)
-    return adjustments[:index] + adjustments[index + 1:]
 
 
 # --- in words ----------------------------------------------------------------------------------

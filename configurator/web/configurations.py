@@ -1,6 +1,6 @@
 """Configure and review: the configuration of one revision, the solution lead's changes (each
-makes a new revision through the same store functions as the API), the history, and the
-difference between two revisions."""
+makes a new revision through the same services as the API), the history, and the difference
+between two revisions."""
 from __future__ import annotations
 
 from typing import Any
@@ -11,16 +11,19 @@ from flask_login import current_user
 
 from ..accounts import require
 from ..accounts.services import names_by_email
-from ..content.profile import ProfileInvalid
 from ..content.adjustments import ACTIONS, AdjustmentInvalid
+from ..content.profile import ProfileInvalid
+from ..services import configurations as service
+from ..services import proposals as proposal_service
 from ..store import customers as customer_store
 from ..store import db
 from ..store import proposals as proposal_store
-from ..store.configurations import add_revision, get_configuration, get_revision
-from ..store.history import lock_configuration, revision_history
+from ..store.configurations import get_configuration, get_revision
+from ..store.history import revision_history
 from ..store.models import ROUTE_ID
 from . import changes
 from .blueprint import bp, content
+from .proposals import proposals_of_revision
 from .rules_text import condition_words, rule_index
 
 ADJUSTMENT_FIELDS = {"module": "Module", "quantity": "Quantity", "percent": "Percent",
@@ -83,16 +86,11 @@ def _review(configuration_id: int, number: int | None = None,
         addable=addable, adjust_error=adjust_error,
         adjustments=[(i, a, changes.describe_adjustment(a, catalog))
                      for i, a in enumerate(shown["adjustments"])],
-        proposals=_proposals_of(configuration_id, shown["number"]),
+        proposals=proposals_of_revision(configuration_id, shown["number"]),
         rule_conditions=rule_conditions,
         approval_status=proposal_store.approval_status(session, configuration_id,
                                                        shown["number"]),
     ), status
-
-
-def _proposals_of(configuration_id: int, number: int) -> Any:
-    from .proposals import proposals_of_revision
-    return proposals_of_revision(configuration_id, number)
 
 
 @bp.get(f"/configurations/<{ROUTE_ID}:configuration_id>")
@@ -132,33 +130,34 @@ def change_from_form(form: Any) -> dict:
     return change
 
 
-def _stale(configuration_id: int, latest: dict) -> Any | None:
-    """A redirect when the page the form came from showed an older revision."""
-    base = request.form.get("base_revision", type=int)
-    if base == latest["revision"]:
-        return None
+def _base_revision() -> int | None:
+    """The revision the page the form came from showed."""
+    return request.form.get("base_revision", type=int)
+
+
+def _stale(configuration_id: int, exc: service.StaleRevision) -> Any:
+    """Back to the latest revision, saying nothing was changed."""
+    db.session().rollback()
     flash(f"This configuration changed since you opened it (it is now at revision "
-          f"{latest['revision']}). Nothing was changed: review the latest revision and make your "
+          f"{exc.latest}). Nothing was changed: review the latest revision and make your "
           "change again.", "error")
     return redirect(url_for("web.configuration", configuration_id=configuration_id))
 
 
-def _new_revision(configuration_id: int, adjustments: list[dict], done: str,
-                  form_key: str | None = None, profile: dict | None = None):
-    session = db.session()
-    try:
-        revision = add_revision(session, content(), configuration_id, adjustments,
-                                profile=profile, created_by=current_user.signature)
-    except AdjustmentInvalid as exc:
-        session.rollback()
-        messages = []
-        for path, texts in exc.errors.items():
-            field = path.rsplit(".", 1)[-1]
-            label = ADJUSTMENT_FIELDS.get(field, "")
-            messages += [f"{label}: {t}" if label else t for t in texts]
-        error = {"form": form_key, "messages": messages, "values": request.form.to_dict()}
-        return _review(configuration_id, adjust_error=error, status=422)
-    session.commit()
+def _invalid(configuration_id: int, exc: AdjustmentInvalid, form_key: str | None) -> Any:
+    """The review again, with the change's errors next to its form."""
+    db.session().rollback()
+    messages = []
+    for path, texts in exc.errors.items():
+        field = path.rsplit(".", 1)[-1]
+        label = ADJUSTMENT_FIELDS.get(field, "")
+        messages += [f"{label}: {t}" if label else t for t in texts]
+    error = {"form": form_key, "messages": messages, "values": request.form.to_dict()}
+    return _review(configuration_id, adjust_error=error, status=422)
+
+
+def _done(configuration_id: int, revision: dict, done: str) -> Any:
+    db.session().commit()
     flash(f"{done}: revision {revision['number']} is {_status_words(revision['status'])}.",
           "success")
     return redirect(url_for("web.configuration", configuration_id=configuration_id))
@@ -172,38 +171,38 @@ def _status_words(status: str) -> str:
 @bp.post(f"/configurations/<{ROUTE_ID}:configuration_id>/adjust")
 @require("customers")
 def adjust(configuration_id: int):
-    session = db.session()
-    lock_configuration(session, configuration_id)  # the latest stays the latest until commit
-    latest = get_configuration(session, configuration_id)
-    stale = _stale(configuration_id, latest)
-    if stale is not None:
-        return stale
     change = change_from_form(request.form)
     if change["action"] not in ACTIONS:
         flask.abort(400)
-    adjustments = changes.with_change(latest["adjustments"], change, latest["document"])
-    done = changes.describe_adjustment(change, _catalog())
     key = f"{change['action']}:{change.get('module', '')}"
-    return _new_revision(configuration_id, adjustments, done, key)
+    try:
+        revision = service.apply_changes(db.session(), content(), configuration_id, [change],
+                                         base_revision=_base_revision(),
+                                         created_by=current_user.signature)
+    except service.StaleRevision as exc:
+        return _stale(configuration_id, exc)
+    except AdjustmentInvalid as exc:
+        return _invalid(configuration_id, exc, key)
+    return _done(configuration_id, revision, changes.describe_adjustment(change, _catalog()))
 
 
 @bp.post(f"/configurations/<{ROUTE_ID}:configuration_id>/withdraw")
 @require("customers")
 def withdraw(configuration_id: int):
-    session = db.session()
-    lock_configuration(session, configuration_id)  # the latest stays the latest until commit
-    latest = get_configuration(session, configuration_id)
-    stale = _stale(configuration_id, latest)
-    if stale is not None:
-        return stale
     index = request.form.get("index", type=int)
     try:
-        withdrawn = latest["adjustments"][index] if index is not None and index >= 0 else None
-        adjustments = changes.without(latest["adjustments"], index if index is not None else -1)
+        revision, withdrawn = service.withdraw_change(
+            db.session(), content(), configuration_id, index if index is not None else -1,
+            base_revision=_base_revision(), created_by=current_user.signature)
+    except service.StaleRevision as exc:
+        return _stale(configuration_id, exc)
     except IndexError:
+        db.session().rollback()
         flask.abort(400)
-    done = "Withdrew: " + changes.describe_adjustment(withdrawn, _catalog())
-    return _new_revision(configuration_id, adjustments, done)
+    except AdjustmentInvalid as exc:
+        return _invalid(configuration_id, exc, None)
+    return _done(configuration_id, revision,
+                 "Withdrew: " + changes.describe_adjustment(withdrawn, _catalog()))
 
 
 @bp.post(f"/configurations/<{ROUTE_ID}:configuration_id>/revisions/<{ROUTE_ID}:number>/approve")
@@ -214,11 +213,13 @@ def approve(configuration_id: int, number: int):
     note = (request.form.get("note") or "").strip()[:1000] or None
     session = db.session()
     try:
-        proposal_store.approve(session, configuration_id, number, role, current_user.signature,
-                               note)
-    except proposal_store.ApprovalInvalid as exc:
+        proposal_service.approve(session, configuration_id, number, role,
+                                 current_user.signature, note)
+    except proposal_service.ApprovalInvalid as exc:
+        session.rollback()
         flash(" ".join(exc.errors.get("role", ["This approval is not needed."])), "error")
-    except proposal_store.AlreadyApproved as exc:
+    except proposal_service.AlreadyApproved as exc:
+        session.rollback()
         flash(str(exc), "error")
     else:
         session.commit()
@@ -233,21 +234,22 @@ def approve(configuration_id: int, number: int):
 def reconfigure(configuration_id: int):
     """A new revision from the customer's current profile, keeping the adjustments."""
     session = db.session()
-    lock_configuration(session, configuration_id)
     latest = get_configuration(session, configuration_id)
-    stale = _stale(configuration_id, latest)
-    if stale is not None:
-        return stale
     customer = customer_store.get_customer(session, latest["customer"]["id"])
     try:
-        return _new_revision(configuration_id, latest["adjustments"],
-                             "Re-configured with the current profile",
-                             profile=customer["profile"])
+        revision = service.reconfigure(session, content(), configuration_id, customer["profile"],
+                                       base_revision=_base_revision(),
+                                       created_by=current_user.signature)
+    except service.StaleRevision as exc:
+        return _stale(configuration_id, exc)
+    except AdjustmentInvalid as exc:
+        return _invalid(configuration_id, exc, None)
     except ProfileInvalid:
         session.rollback()
         flash("The customer's profile does not pass the profile declaration any more; fix it "
               "first.", "error")
         return redirect(url_for("web.edit_profile", customer_id=customer["id"]))
+    return _done(configuration_id, revision, "Re-configured with the current profile")
 
 
 @bp.get(f"/configurations/<{ROUTE_ID}:configuration_id>/history")

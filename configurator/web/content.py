@@ -15,7 +15,7 @@ from ..content.problems import ContentError
 from ..content.profile import ProfileInvalid
 from ..content.yamlfile import YamlSyntaxError
 from ..content.adjustments import AdjustmentInvalid
-from ..services import configure
+from ..services.configurations import configure
 from .blueprint import bp, content
 from .configurations import family_groups
 from .rules_text import condition_words, rule_source

@@ -11,10 +11,12 @@ from ..accounts import require
 from ..content.problems import ContentError
 from ..content.profile import ProfileInvalid
 from ..content.yamlfile import YamlSyntaxError
+from ..services import customers as customer_service
+from ..services.configurations import create_configuration
 from ..store import customers as store
 from ..store import db
 from ..store.db import begin_write
-from ..store.configurations import NotFound, create_configuration
+from ..store.errors import NotFound
 from ..store.models import ROUTE_ID
 from .blueprint import bp, content
 from .profile_form import build_form, parse_form
@@ -57,11 +59,10 @@ def _profile_page(customer: dict | None, values: Any, errors: dict | None = None
 def _save(customer_id: int | None, profile: Any, imported: str | None = None,
           customer: dict | None = None):
     """Validate and store a profile; on failure the form again with every error in place."""
-    spec = content().pack.profile
     session = db.session()
     try:
-        clean = spec.validate(profile)
-        saved_id = store.save_profile(session, clean, current_user.signature, customer_id)
+        saved_id, clean = customer_service.save_profile(session, content(), profile,
+                                                        current_user.signature, customer_id)
     except ProfileInvalid as exc:
         session.rollback()
         return _profile_page(customer, profile, exc.errors, 422, imported)

@@ -1,4 +1,4 @@
-"""Proposals of a revision: generate the PDF (through the same store function as the API),
+"""Proposals of a revision: generate the PDF (through the same service as the API),
 preview its first page as a picture, download it."""
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ from ..accounts import require
 from ..accounts.services import names_by_email
 from ..proposals import (DEFAULT_LANGUAGE, DEFAULT_TEMPLATE, ProposalInvalid, RenderFailed,
                          TemplateBroken, available_templates, open_template)
+from ..current import render_timeout
 from ..proposals.errors import RenderTimeout
+from ..services import proposals as service
 from ..store import db
 from ..store import proposals as store
 from ..store.configurations import get_configuration, get_revision
@@ -74,7 +76,7 @@ def proposal(configuration_id: int, number: int):
                            approvals=approvals, proposals=proposals, shown=shown,
                            choices=_choices(), authors=authors, default_template=DEFAULT_TEMPLATE,
                            language_names=LANGUAGE_NAMES,
-                           too_many=len(revision["document"]["lines"]) > store.MAX_LINES_IN_REQUEST)
+                           too_many=len(revision["document"]["lines"]) > service.MAX_LINES_IN_REQUEST)
 
 
 @bp.post(f"/configurations/<{ROUTE_ID}:configuration_id>/revisions/<{ROUTE_ID}:number>/proposal")
@@ -85,13 +87,14 @@ def generate_proposal(configuration_id: int, number: int):
     session = db.session()
     here = url_for("web.proposal", configuration_id=configuration_id, number=number)
     try:
-        made, new = store.create_proposal(session, content(), configuration_id, number,
-                                          template, language, created_by=current_user.signature)
+        made, new = service.create_proposal(session, content(), configuration_id, number,
+                                            template, language, created_by=current_user.signature,
+                                            timeout=render_timeout())
     except ProposalInvalid as exc:
         session.rollback()
         flash(" ".join(m for messages in exc.errors.values() for m in messages), "error")
         return redirect(here)
-    except store.TooLarge as exc:
+    except service.TooLarge as exc:
         session.rollback()
         flash(exc.message, "error")
         return redirect(here)

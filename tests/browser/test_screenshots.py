@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from configurator.content.yamlfile import plain, read_yaml
 from configurator.store import customers, db
-from configurator.store.configurations import add_revision, create_configuration
+from configurator.services.configurations import add_revision, create_configuration
 
 from .conftest import USERS, sign_in
 

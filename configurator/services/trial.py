@@ -4,10 +4,11 @@ durable-rules can hang (holding the GIL) or crash the whole process on inputs th
 cannot fully predict, and a proposal template can loop for ever or fail on a real document. The
 child compiles the pack, configures every rule-test profile and a minimal profile, and renders
 each proposal template in each of its languages (the HTML, not the PDF) for two of those
-documents; the parent waits with a timeout. Run as `python -m configurator.engine.trial DIR`.
+documents; the parent waits with a timeout. Run as `python -m configurator.services.trial DIR`.
 """
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
 import math
@@ -17,8 +18,16 @@ import subprocess
 import sys
 from typing import Any
 
+from ..content.adjustments import AdjustmentInvalid, parse_adjustments
 from ..content.model import ContentPack
-from ..content.problems import Problem
+from ..content.pack import check_pack
+from ..content.problems import ContentError, Problem
+from ..content.profile import ProfileInvalid
+from ..engine.durable_adapter import ERROR_MEANINGS, EngineError
+from ..engine.pipeline import Pipeline, compile_pack, shared_engine
+from ..proposals import ProposalInput, TemplateBroken, available_templates, open_template
+from ..proposals.check import check_templates
+from .rendering import proposal_html
 
 TIMEOUT_SECONDS = 60
 # The child says on stderr what it renders before it renders it: after a timeout the last such
@@ -30,7 +39,7 @@ def trial_run(pack: ContentPack, timeout: float = TIMEOUT_SECONDS) -> list[Probl
     """Problems found by running `pack` in a child process (empty when all went well)."""
     where = str(pack.root)
     try:
-        done = subprocess.run([sys.executable, "-m", "configurator.engine.trial", where],
+        done = subprocess.run([sys.executable, "-m", "configurator.services.trial", where],
                               capture_output=True, text=True, timeout=timeout,
                               env={**os.environ, "PYTHONHASHSEED": "0"})
     except subprocess.TimeoutExpired as exc:
@@ -98,14 +107,7 @@ def minimal_profile(fields: dict) -> dict:
 
 
 def _child(root: str) -> dict:
-    from ..content.pack import check_pack
-    from ..content.problems import ContentError
-    from ..content.profile import ProfileInvalid
-    from ..content.adjustments import AdjustmentInvalid, parse_adjustments
-    from .durable_adapter import EngineError
-    from .pipeline import Pipeline
-
-    pack, problems = check_pack(root)
+    pack, problems = check_pack(root, more_checks=check_templates)
     if pack is None:
         return {"version": None, "problems": [p.as_dict() for p in problems if p.severity == "error"]}
     try:
@@ -140,13 +142,6 @@ def _child(root: str) -> dict:
 def _try_templates(pipeline: Any, cases: list[tuple[str, dict, list, dict]]) -> list[Problem]:
     """Render every proposal template of the pack's own proposals/ in every language for each
     case (the HTML: the PDF step has its own time limit when a proposal is asked for)."""
-    import datetime as dt
-
-    from ..proposals.errors import TemplateBroken
-    from ..proposals.render import render_html
-    from ..proposals.templates import available_templates, open_template
-    from ..proposals.view import ProposalInput
-
     pack = pipeline.pack
     proposals = pack.proposals_dir
     if not pack.own_proposals:
@@ -166,7 +161,7 @@ def _try_templates(pipeline: Any, cases: list[tuple[str, dict, list, dict]]) -> 
                                    profile=profile, adjustments=list(adjustments),
                                    document=document)
             try:
-                render_html(pipeline, source, name, language)
+                proposal_html(pipeline, source, name, language)
             except TemplateBroken as exc:     # the first failure of a template is enough
                 file, line = exc.where
                 found.append(Problem(file, line, f"rendering the proposal ({language}) of "
@@ -178,9 +173,6 @@ def _try_templates(pipeline: Any, cases: list[tuple[str, dict, list, dict]]) -> 
 
 def _culprits(pack) -> list[Problem]:
     """Register each rule on its own to find the ones durable-rules refuses."""
-    from .durable_adapter import ERROR_MEANINGS, EngineError
-    from .pipeline import compile_pack, shared_engine
-
     stages, _, _ = compile_pack(pack)
     rules = {rule.id: rule for rule in pack.rules}
     engine = shared_engine()

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from .pack import content_root
-from .schemas import write_schemas
+from ..content.pack import content_root
+from ..content.schemas import write_schemas
 
 
 def register(cli: click.Group) -> None:

@@ -14,6 +14,15 @@ from typing import Any
 
 import click
 
+from ..config import load_config, normalise_database_url
+from ..content.gitref import BaseNotFound, base_content
+from ..content.pack import content_root
+from ..content.problems import ContentError
+from ..engine.durable_adapter import EngineError  # TODO engine.errors
+from ..engine.impact import Case, impact
+from ..services.checks import check_pack
+from ..store.profiles import read_latest_profiles
+
 EXIT_CONTENT = 1
 CASE_COLUMN_MAX = 60
 
@@ -56,12 +65,6 @@ def impact_command(ctx: click.Context, base_ref: str, fmt: str, no_database: boo
                    database_url: str | None, day: str | None) -> None:
     """Show which customers' solutions change between the base content REF and the working
     content: modules, quantities, totals and approvals, with the rules responsible."""
-    from ..content.gitref import BaseNotFound, base_content
-    from ..content.pack import check_pack, content_root
-    from ..content.problems import ContentError
-    from .durable_adapter import EngineError
-    from .impact import impact
-
     root = content_root((ctx.obj or {}).get("content"))
     work, problems = check_pack(root)
     if work is None:
@@ -105,9 +108,6 @@ def _fail(title: str, problems: list) -> None:
 
 
 def _stored_profiles(url: str | None) -> tuple[list | None, str]:
-    from ..config import load_config, normalise_database_url
-    from ..store.profiles import read_latest_profiles
-
     chosen = normalise_database_url(url) if url else load_config()["DATABASE_URL"]
     return read_latest_profiles(chosen)
 
@@ -115,8 +115,6 @@ def _stored_profiles(url: str | None) -> tuple[list | None, str]:
 def collect_cases(base: Any, work: Any, stored: list) -> list:
     """The rule-test customers of the working pack, then those only the base pack has (by name),
     then the stored customers."""
-    from .impact import Case
-
     cases, names = [], set()
     for pack, where in ((work, ""), (base, "base ")):
         for test in pack.tests:

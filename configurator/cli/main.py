@@ -1,18 +1,28 @@
-"""The `configurator` command: check, test, configure, serve and database administration."""
+"""The `configurator` command group and the content commands: check, test, configure, explain."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from .content.pack import check_pack, content_root
-from .content.problems import ContentError, Problem
-from .content.profile import ProfileInvalid
-from .content.yamlfile import YamlSyntaxError, plain, read_yaml
-from .content.adjustments import AdjustmentInvalid
+from ..content.adjustments import AdjustmentInvalid, parse_adjustments
+from ..content.pack import content_root
+from ..content.problems import ContentError, Problem
+from ..content.profile import ProfileInvalid
+from ..content.rules import suggest
+from ..content.yamlfile import YamlSyntaxError, plain, read_yaml
+from ..engine.durable_adapter import EngineError  # TODO engine.errors
+from ..engine.explain import explain as run_explain
+from ..engine.pipeline import Pipeline
+from ..engine.ruletests import run_rule_tests
+from ..proposals import ProposalInput, ProposalInvalid, RenderFailed, TemplateBroken
+from ..proposals.render import revision_time
+from ..services.checks import check_content, check_pack
+from ..services.configurations import configure as run_configure
+from ..services.rendering import render_proposal
+from .summary import summary
 
 EXIT_CONTENT = 1     # the content pack is broken
 EXIT_INPUT = 2       # the profile or adjustments given are not valid
@@ -71,15 +81,8 @@ def cli(ctx: click.Context, content: Path | None) -> None:
 @click.pass_context
 def check(ctx: click.Context, fmt: str, no_trial: bool) -> None:
     """Validate the content pack: every problem with file:line and how to fix it."""
-    from .engine.pipeline import compile_pack
-    from .engine.trial import trial_run
-
-    pack, problems = check_pack(ctx.obj["content"])
-    if pack is not None:
-        problems = problems + compile_pack(pack)[2]
-        if not no_trial and not any(p.severity == "error" for p in problems):
-            problems = problems + trial_run(pack)
-    errors = [p for p in problems if p.severity == "error"]
+    checked = check_content(ctx.obj["content"], trial=not no_trial)
+    pack, problems, errors = checked.pack, checked.problems, checked.errors
     if fmt == "json":
         click.echo(json.dumps({"ok": not errors, "root": str(content_root(ctx.obj["content"])),
                                "version": pack.version if pack else None,
@@ -103,12 +106,8 @@ def check(ctx: click.Context, fmt: str, no_trial: bool) -> None:
 @click.pass_context
 def test_command(ctx: click.Context, select: str | None, verbose: bool) -> None:
     """Run the example customers in rules/tests/ and show every difference."""
-    from .engine.pipeline import Pipeline
-    from .engine.ruletests import run_rule_tests
-
     pack = _pack_or_exit(ctx)
     pipeline = _pipeline_or_exit(pack, include_drafts=True)
-    from .engine.durable_adapter import EngineError
     try:
         results = run_rule_tests(pipeline, select=select)
     except EngineError as exc:
@@ -138,8 +137,6 @@ def test_command(ctx: click.Context, select: str | None, verbose: bool) -> None:
 
 
 def _pipeline_or_exit(pack, include_drafts: bool = False):
-    from .engine.durable_adapter import EngineError
-    from .engine.pipeline import Pipeline
     try:
         return Pipeline(pack, include_drafts=include_drafts)
     except ContentError as exc:
@@ -183,8 +180,6 @@ def read_profile_file(path: Path) -> tuple[Any, Any]:
 def configure(ctx: click.Context, profile_file: Path, as_json: bool,
               adjustments_file: Path | None, pdf_file: Path | None, language: str) -> None:
     """Configure a solution for the profile in PROFILE.yaml."""
-    from .services import configure as run_configure
-
     profile, adjustments = read_profile_file(profile_file)
     if adjustments_file is not None:
         try:
@@ -193,7 +188,6 @@ def configure(ctx: click.Context, profile_file: Path, as_json: bool,
             raise InputError(f"{adjustments_file}:{exc.line}: {exc.message}") from None
     pack = _pack_or_exit(ctx)
     pipeline = _pipeline_or_exit(pack)
-    from .engine.durable_adapter import EngineError
     try:
         document = run_configure(pipeline, profile, adjustments)
     except EngineError as exc:
@@ -216,15 +210,11 @@ def configure(ctx: click.Context, profile_file: Path, as_json: bool,
 def _write_proposal(pipeline, profile: dict, adjustments: Any, document: dict, out: Path,
                     language: str, quiet: bool) -> None:
     """`configure --pdf`: the proposal of an unsaved configuration (revision 1, dated now)."""
-    from .proposals import (ProposalInput, ProposalInvalid, RenderFailed, TemplateBroken,
-                            render)
-    from .proposals.render import revision_time
-
     source = ProposalInput(customer=str(profile.get("name", "")), configuration_id=None,
                            revision=1, created_at=revision_time(), profile=profile,
                            adjustments=list(adjustments or []), document=document)
     try:
-        rendered = render(pipeline, source, language=language)
+        rendered = render_proposal(pipeline, source, language=language)
     except ProposalInvalid as exc:
         raise InputError("; ".join(f"--{k}: {' '.join(v)}" for k, v in exc.errors.items()))
     except (TemplateBroken, RenderFailed) as exc:
@@ -234,11 +224,6 @@ def _write_proposal(pipeline, profile: dict, adjustments: Any, document: dict, o
     state = ("final" if not rendered.draft else "DRAFT, approvals outstanding"
              if source.outstanding else "DRAFT, conflicts to resolve")
     click.echo(f"Proposal written to {out} ({rendered.pages} pages, {state}).", err=quiet)
-
-
-def _money(amount: float | int, currency: str = "") -> str:
-    text = f"{amount:,.2f}"
-    return f"{text} {currency}".strip()
 
 
 @cli.command()
@@ -252,13 +237,9 @@ def _money(amount: float | int, currency: str = "") -> str:
 def explain(ctx: click.Context, profile_file: Path, fmt: str, only: str | None,
             day: str | None) -> None:
     """Why each rule fired or not for PROFILE.yaml, and near misses."""
-    from .content.adjustments import parse_adjustments
-    from .engine.explain import explain as run_explain
-
     profile, adjustments = read_profile_file(profile_file)
     pack = _pack_or_exit(ctx)
     if only and only not in {r.id for r in pack.rules}:
-        from .content.rules import suggest
         raise InputError(f"no rule `{only}` in the pack. {suggest(only, [r.id for r in pack.rules])}")
     pipeline = _pipeline_or_exit(pack, include_drafts=True)
     try:
@@ -288,81 +269,3 @@ def explain(ctx: click.Context, profile_file: Path, fmt: str, only: str | None,
         click.echo("\nNear misses")
         for miss in result["near_misses"]:
             click.echo(f"  {miss['text']}")
-
-
-def _plain(value: Any) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, dict):
-        return ", ".join(f"{k} {_plain(v)}" for k, v in value.items())
-    if isinstance(value, list):
-        return " -> ".join(_plain(v) for v in value) if value and isinstance(value[0], dict) \
-            else ", ".join(_plain(v) for v in value)
-    return str(value)
-
-
-def summary(doc: dict, customer: str) -> str:
-    """A configuration as a solution lead reads it in a terminal."""
-    cur = doc["totals"]["currency"]
-    out = [f"{customer}: status {doc['status']}  (content {doc['content_version']})"]
-    if doc["derived"]:
-        out.append("Derived: " + "; ".join(f"{k} = {_plain(v)}" for k, v in doc["derived"].items()))
-    out.append("")
-    out.append("Lines")
-    for line in doc["lines"]:
-        discount = f"  -{line['discount_percent']}%" if line["discount_percent"] > 0 else (
-            f"  +{-line['discount_percent']}%" if line["discount_percent"] < 0 else "")
-        out.append(f"  {line['module']:<28} {line['quantity']:>6} x {_money(line['unit_price'])} "
-                   f"{line['billing']}{discount}  = {_money(line['total'], cur)}")
-        for reason in line["reasons"]:
-            out.append(f"      because {reason['text']}  [{reason['rule']}]")
-        for change in line["discounts"]:
-            out.append(f"      {change['kind']} {change['percent']}%: {change['text']}  [{change['rule']}]")
-    sections = [("Recommendations", doc["recommendations"], "reasons"),
-                ("Exclusions", doc["exclusions"], "reasons")]
-    for title, items, key in sections:
-        if items:
-            out += ["", title]
-            for item in items:
-                out.append(f"  {item['module']}")
-                for reason in item[key]:
-                    out.append(f"      because {reason['text']}  [{reason['rule']}]")
-                for reason in item.get("overrides", []):
-                    out.append(f"      overrides: {reason['text']}  [{reason['rule']}]")
-    if doc["conflicts"]:
-        out += ["", "Conflicts"]
-        out += [f"  ! {c['message']}" for c in doc["conflicts"]]
-    if doc["approvals"]:
-        out += ["", "Approvals required"]
-        for approval in doc["approvals"]:
-            reasons = "; ".join(r["text"] for r in approval["reasons"])
-            out.append(f"  {approval['role']}: {reasons}")
-    if doc["service_level"]:
-        out += ["", "Service level"]
-        out += [f"  {k}: {_plain(v)}" for k, v in doc["service_level"].items()]
-    if doc["team"]:
-        out.append("Team: " + ", ".join(m["role"] for m in doc["team"]))
-    if doc["warnings"]:
-        out += ["", "Warnings"] + [f"  {w['text']}  [{w['rule']}]" for w in doc["warnings"]]
-    t = doc["totals"]
-    out += ["", f"Totals ({cur}): one-time {_money(t['one_time'])} | monthly {_money(t['monthly'])} | "
-                f"yearly {_money(t['yearly'])} | annual recurring {_money(t['annual_recurring'])} | "
-                f"first year {_money(t['first_year'])}"]
-    return "\n".join(out)
-
-
-def _register_extensions() -> None:
-    from .store.commands import register
-    register(cli)
-    from .content.commands import register as register_content; register_content(cli)
-    from .engine.commands import register as register_impact; register_impact(cli)
-    from .accounts.commands import register as register_users; register_users(cli)
-
-
-def main(argv: list[str] | None = None) -> None:
-    _register_extensions()
-    cli.main(args=argv, prog_name="configurator")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main(sys.argv[1:])

@@ -1,7 +1,17 @@
-"""Plain service functions shared by the CLI, the REST API, the web forms and the tests.
+"""The content being served: the pack, its compiled pipeline, reloads, and the one cache of
+pipelines by content version.
 
-Nothing here knows Flask or SQLAlchemy: callers pass plain values and get plain values or
-domain exceptions back (ProfileInvalid, AdjustmentInvalid, ContentError).
+- `Content`: the served pack and pipeline; `load()` replaces them only with a pack that passes
+  the one check sequence (services.checks); `watch()` reloads when the files change.
+- `pipeline_for(version, files)`: the served pipeline when it is that version, else the stored
+  version's pipeline from the cache of old versions (`ArchivedPipelines`), rebuilt from its
+  stored files. Explanations and proposals of old revisions both use it.
+- One retirement rule for every pipeline that stops being handed out (replaced by a reload, or
+  dropped from the cache of old versions): `RetiredPipelines` frees it after a grace.
+- The files of each version are read from this process's own folder (`_snapshot_folder`: made
+  by mkdtemp, mode 0700, checked to be ours before each use), never from a shared one.
+
+Nothing here knows Flask or SQLAlchemy: callers pass plain values.
 """
 from __future__ import annotations
 
@@ -10,20 +20,19 @@ import dataclasses
 import logging
 import os
 import shutil
+import stat
 import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
-from .content.pack import check_pack, content_root, pack_path
-from .content.problems import ContentError, Problem
-from .content.model import ContentPack
-from .content.adjustments import parse_adjustments
-from .engine.durable_adapter import EngineError
-from .engine.pipeline import Pipeline
-from .engine.trial import trial_run
+from ..content.model import ContentPack
+from ..content.pack import content_root, load_pack, pack_path
+from ..content.problems import ContentError, Problem
+from ..engine.pipeline import Pipeline
+from . import checks
 
 log = logging.getLogger(__name__)
 
@@ -39,20 +48,53 @@ _snapshots_lock = threading.Lock()
 
 
 def _snapshot_folder() -> Path:
-    """This process's own folder for the files of the versions it serves: made by mkdtemp (mode
-    0700, so no other user can plant files in it), removed when the process exits."""
+    """This process's own folder for the files of the versions it serves and explains: made by
+    mkdtemp (mode 0700, so no other user can plant files in it), checked to be still ours
+    before each use (a real folder, owned by this user, closed to others), removed when the
+    process exits."""
     global _snapshots
     with _snapshots_lock:
-        if _snapshots is None or _snapshots[0] != os.getpid() or not _snapshots[1].is_dir():
+        if _snapshots is None or _snapshots[0] != os.getpid() or not _owned(_snapshots[1]):
             folder = Path(tempfile.mkdtemp(prefix="configurator-served-"))
             _snapshots = (os.getpid(), folder)
             atexit.register(_remove_snapshots, os.getpid(), folder)
         return _snapshots[1]
 
 
+def _owned(folder: Path) -> bool:
+    try:
+        info = folder.lstat()
+    except OSError:
+        return False
+    return (stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid()
+            and not info.st_mode & (stat.S_IRWXG | stat.S_IRWXO))
+
+
 def _remove_snapshots(pid: int, folder: Path) -> None:
     if os.getpid() == pid:          # not in a process forked from the one that made it
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def version_folder(version: str, files: dict[str, bytes]) -> Path:
+    """A folder of this process's own holding exactly `files` (a content version's), written
+    once per version and never changed afterwards."""
+    base = _snapshot_folder()
+    folder = base / version
+    if not (folder / ".complete").exists():
+        staging = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=base))
+        for rel, data in files.items():
+            target = pack_path(staging, rel)       # refuses a name that leaves the folder
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        (staging / ".complete").write_text(version)
+        try:
+            os.rename(staging, folder)
+        except OSError:         # another thread made it first (or left it half made)
+            if (folder / ".complete").exists():
+                shutil.rmtree(staging, ignore_errors=True)
+            else:
+                folder = staging
+    return folder
 
 
 def own_copy(pack: ContentPack) -> ContentPack:
@@ -62,22 +104,7 @@ def own_copy(pack: ContentPack) -> ContentPack:
     watched folder, a product manager's next edit (even one refused as broken) would reach PDFs
     stored as the version being served. A pack without its own proposals/ keeps the default
     templates."""
-    base = _snapshot_folder()
-    folder = base / pack.version
-    if not (folder / ".complete").exists():
-        staging = Path(tempfile.mkdtemp(prefix=f".{pack.version}-", dir=base))
-        for rel, data in pack.files.items():
-            target = pack_path(staging, rel)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        (staging / ".complete").write_text(pack.version)
-        try:
-            os.rename(staging, folder)
-        except OSError:         # another Content made it first (or left it half made)
-            if (folder / ".complete").exists():
-                shutil.rmtree(staging, ignore_errors=True)
-            else:
-                folder = staging
+    folder = version_folder(pack.version, pack.files)
     return dataclasses.replace(pack, root=folder, proposals_dir=folder / "proposals"
                                if pack.own_proposals else pack.proposals_dir)
 
@@ -148,6 +175,7 @@ class Content:
         self.status = ContentStatus(str(self.root), None, False)
         self._stop = threading.Event()
         self._retired = RetiredPipelines()     # replaced pipelines, until no request can use them
+        self.archive = ArchivedPipelines(retired=self._retired)   # pipelines of older versions
         # Called after a new pipeline is served or replaced ones were freed (the server freezes
         # the long-lived objects for the garbage collector then: gcpause.freeze_long_lived).
         self.on_change: Callable[[], None] | None = None
@@ -157,6 +185,14 @@ class Content:
         if self.pipeline is None:
             raise ContentError(self.status.problems)
         return self.pipeline.pack
+
+    def pipeline_for(self, version: str, files: Callable[[str], dict[str, bytes]]) -> Pipeline:
+        """The pipeline of content `version`: the served one, else the stored version's from the
+        cache of old versions (`files(version)` gives its stored files)."""
+        served = served_pipeline(self)
+        if served.pack.version == version:
+            return served
+        return self.archive.get(version, files(version))
 
     def fingerprint(self) -> tuple:
         """Cheap identity of the pack's files on disk: paths, sizes and modification times."""
@@ -219,36 +255,25 @@ class Content:
 
     def load(self) -> ContentStatus:
         """(Re)load the pack from disk; keeps the serving pipeline when the new pack is broken."""
-        import time
         with self._lock:
-            pack, problems = check_pack(self.root)
+            pack, problems = checks.check_pack(self.root)
             if pack is not None and self.pipeline is not None and pack.version == self.pipeline.pack.version:
                 self.status = ContentStatus(str(self.root), pack.version, True, problems, time.time())
                 return self.status
+            pipeline = None
             if pack is not None:
-                pack = own_copy(pack)     # what is tried and served no longer follows the disk
-            if pack is not None and self.trial:
-                problems = problems + trial_run(pack)
-                if any(p.severity == "error" for p in problems):
-                    pack = None
-            if pack is not None:
-                try:
-                    pipeline = Pipeline(pack)
-                except ContentError as exc:
-                    problems, pipeline = problems + exc.problems, None
-                except EngineError as exc:
-                    problems = problems + [Problem("rules/", None, str(exc),
-                                                   "run `configurator check` to find the rule")]
-                    pipeline = None
-                if pipeline is not None:
-                    old, self.pipeline = self.pipeline, pipeline
-                    if old is not None:      # a request may have taken it: not freed yet
-                        self._retired.add(old)
-                    self.status = ContentStatus(str(self.root), pack.version, True, problems,
-                                                time.time())
-                    log.info("content %s loaded from %s", pack.version, self.root)
-                    self._changed()
-                    return self.status
+                # what is tried and served no longer follows the disk
+                checked = checks.verify(own_copy(pack), problems, trial=self.trial, build=True)
+                pipeline, problems = checked.pipeline, checked.problems
+            if pipeline is not None:
+                old, self.pipeline = self.pipeline, pipeline
+                if old is not None:      # a request may have taken it: not freed yet
+                    self._retired.add(old)
+                self.status = ContentStatus(str(self.root), pipeline.pack.version, True,
+                                            problems, time.time())
+                log.info("content %s loaded from %s", pipeline.pack.version, self.root)
+                self._changed()
+                return self.status
             serving = self.pipeline.pack.version if self.pipeline else None
             self.status = ContentStatus(str(self.root), serving, False, problems, time.time())
             for problem in problems:
@@ -256,44 +281,24 @@ class Content:
             return self.status
 
 
-def configure(content: Content | Pipeline, profile: Any, adjustments: Any = ()) -> dict:
-    """Validate a profile and adjustments and return the configuration document.
-
-    Raises ProfileInvalid / AdjustmentInvalid naming each bad field.
-    """
-    pipeline = content.pipeline if isinstance(content, Content) else content
-    if pipeline is None:
-        raise ContentError(content.status.problems if isinstance(content, Content) else [])
-    clean = pipeline.pack.profile.validate(profile)
-    changes = parse_adjustments(adjustments, pipeline.pack.catalog)
-    return pipeline.configure(clean, changes)
-
-
 class ArchivedPipelines:
-    """Pipelines for content versions that are no longer served, rebuilt from their stored files,
-    so an old configuration can be explained exactly. Keeps the few most recently used; one
-    dropped from them is freed only after a grace (a request may have just been given it)."""
+    """Pipelines of content versions that are no longer served, rebuilt from their stored
+    files, so an old revision is explained and rendered exactly. Keeps the `keep` most recently
+    used; one dropped from them is retired (freed after a grace: a request may have just been
+    given it)."""
 
-    def __init__(self, keep: int = 3):
+    def __init__(self, keep: int = 3, retired: RetiredPipelines | None = None):
         self.keep = keep
         self._pipelines: dict[str, Pipeline] = {}
         self._lock = threading.Lock()
-        self._retired = RetiredPipelines()
+        self._retired = retired if retired is not None else RetiredPipelines()
 
     def get(self, version: str, files: dict[str, bytes]) -> Pipeline:
-        import tempfile
-        from .content.pack import load_pack
-
         with self._lock:
             if version in self._pipelines:
                 self._pipelines[version] = self._pipelines.pop(version)   # most recent last
                 return self._pipelines[version]
-            with tempfile.TemporaryDirectory(prefix="content-") as folder:
-                for rel, data in files.items():
-                    target = pack_path(Path(folder), rel)
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    target.write_bytes(data)
-                pipeline = Pipeline(load_pack(folder))
+            pipeline = Pipeline(load_pack(version_folder(version, files)))
             self._pipelines[version] = pipeline
             while len(self._pipelines) > self.keep:
                 oldest = next(iter(self._pipelines))
@@ -301,20 +306,13 @@ class ArchivedPipelines:
             return pipeline
 
 
-def explain_revision(content: Content, archive: ArchivedPipelines, revision: dict,
-                     files_of_version) -> dict:
-    """Why a stored revision came out as it did, with the content version it was computed with.
-
-    `files_of_version(version)` returns a stored version's files when it is not the one served.
-    """
-    from .engine.explain import explain
-
-    version = revision["content_version"]
+def served_pipeline(content: Content | Pipeline) -> Pipeline:
+    """The pipeline being served now (or `content` itself when it is a pipeline); taken once per
+    use case so that a document and the content version stored with it come from the same pack
+    even if the content is reloaded meanwhile. ContentError when none is usable."""
+    if isinstance(content, Pipeline):
+        return content
     pipeline = content.pipeline
-    if pipeline is None or pipeline.pack.version != version:
-        pipeline = archive.get(version, files_of_version(version))
-    profile = pipeline.pack.profile.validate(revision["profile"])
-    changes = parse_adjustments(revision["adjustments"], pipeline.pack.catalog)
-    result = explain(pipeline, profile, changes, on=revision["document"].get("as_of"))
-    result["matches_stored_document"] = result["document"] == revision["document"]
-    return result
+    if pipeline is None:
+        raise ContentError(content.status.problems)
+    return pipeline

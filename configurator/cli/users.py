@@ -10,17 +10,15 @@ import json
 import os
 import secrets
 import sys
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import click
-from sqlalchemy.orm import Session
 
+from ..accounts import apikeys, services
+from ..accounts.roles import ROLES, SCOPES
 from ..config import VAR_DIR, load_config
-from ..store.db import make_engine
-from . import apikeys, services
-from .roles import ROLES, SCOPES
+from ..store.db import session_for
+from .db import upgrade_database
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_NAME = "Demo Admin"
@@ -32,19 +30,12 @@ def register(cli: click.Group) -> None:
     cli.add_command(apikey)
 
 
-@contextmanager
-def _session() -> Iterator[Session]:
-    engine = make_engine(load_config()["DATABASE_URL"])
-    try:
-        with Session(engine, expire_on_commit=False) as session:
-            yield session
-    finally:
-        engine.dispose()
+def _session():
+    return session_for(load_config()["DATABASE_URL"])
 
 
 def _migrate() -> None:
-    from ..store.commands import _upgrade
-    _upgrade(load_config()["DATABASE_URL"])
+    upgrade_database(load_config()["DATABASE_URL"])
 
 
 def _invalid(exc: Exception) -> click.ClickException:

@@ -1,0 +1,4 @@
+"""`python -m configurator.cli ...`: the `configurator` command."""
+from . import main
+
+main()
