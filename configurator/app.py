@@ -12,9 +12,9 @@ from . import api, security, web
 from .api import errors as api_errors
 from .config import load_config, persistent_secret_key
 from .current import CONTENT_EXTENSION
-from .jsontext import JSONProvider
+from .webjson import JSONProvider
 from .services.content import Content
-from .store import db, migrate
+from .store import flaskdb, migrate
 from .store.errors import DATABASE_FAILURES
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def create_app(config: dict[str, Any] | None = None, *, content: Any = None) -> 
             content.watch(float(app.config["CONTENT_WATCH_SECONDS"]))
     app.extensions[CONTENT_EXTENSION] = content
 
-    db.init_app(app)
+    flaskdb.init_app(app)
     app.extensions["configurator.migration_head"] = migrate.heads()[0]
     api.init_app(app)
     web.init_app(app)   # the web forms: sign-in, customers, configurations; `/` is theirs

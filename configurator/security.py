@@ -27,6 +27,7 @@ import functools
 import logging
 import re
 import types
+import urllib.parse
 import uuid
 from pathlib import Path
 from typing import Any
@@ -305,8 +306,8 @@ def install_log_filter() -> None:
 
 
 def _database_password(app: flask.Flask) -> str | None:
-    from sqlalchemy.engine import make_url
     try:
-        return make_url(app.config.get("DATABASE_URL") or "").password
-    except Exception:   # noqa: BLE001 - a URL the database layer will refuse anyway
+        password = urllib.parse.urlsplit(app.config.get("DATABASE_URL") or "").password
+    except ValueError:   # a URL the database layer will refuse anyway
         return None
+    return urllib.parse.unquote(password) if password else None

@@ -253,7 +253,7 @@ def test_demo_pack_passes_and_a_broken_copy_fails_with_file_and_line(tmp_path):
     assert "did you mean `derived.tier`?" in str(problems[0])
 
 
-def test_the_version_is_the_digest_of_exactly_the_files_that_were_parsed(tmp_path, monkeypatch):
+def test_the_version_is_the_digest_of_exactly_the_files_that_were_parsed(tmp_path):
     """A file saved while the pack is being checked must not give a version that names bytes
     the served pack was not built from: each YAML file is read once, parsed and hashed."""
     from configurator.proposals.check import check_templates

@@ -552,7 +552,7 @@ def signed_in_web_client(app: Any) -> Any:
     import re
 
     from configurator.accounts import services as accounts
-    from configurator.store import db
+    from configurator.store import flaskdb as db
 
     email = f"lead-{secrets.token_hex(4)}@example.com"
     with app.app_context():
@@ -848,7 +848,8 @@ def test_an_exhausted_connection_pool_gives_503_not_500(sqlite_url, content):
     """Every pooled connection busy longer than the pool's timeout: the request is turned away
     with 503 and Retry-After (SQLAlchemy's pool TimeoutError), and served again once one is
     free."""
-    from configurator.store.db import EXTENSION, Database
+    from configurator.store.db import Database
+from configurator.store.flaskdb import EXTENSION
     from conftest import keyed_client
 
     app = make_app(sqlite_url, content)
@@ -951,7 +952,8 @@ def test_a_session_killed_after_the_view_answered_does_not_turn_the_answer_into_
     of the request (a restart, `pg_terminate_backend`, a failover): rolling back the read
     transaction at the end of the request fails. That must not replace the view's answer with
     a 500, and the next request gets a fresh connection."""
-    from configurator.store import db, migrate
+    from configurator.store import flaskdb as db
+from configurator.store import migrate
     from conftest import keyed_client
 
     url = pg.create_database(f"faults_killed_{secrets.token_hex(3)}")

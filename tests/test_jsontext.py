@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from flask import Flask
 
-from configurator import jsontext
+from configurator import jsontext, webjson
 
 
 def test_the_same_json_values_as_the_standard_library():
@@ -27,7 +27,7 @@ def test_what_orjson_refuses_falls_back_to_the_standard_library():
 
 def test_the_flask_provider_keeps_flasks_dates_decimals_and_options():
     app = Flask(__name__)
-    app.json = jsontext.JSONProvider(app)
+    app.json = webjson.JSONProvider(app)
     app.json.sort_keys = False
     when = dt.datetime(2026, 11, 28, 7, 30, tzinfo=dt.timezone.utc)
     with app.app_context():

@@ -22,7 +22,7 @@ from configurator.services.content import Content
 from configurator.services.proposals import create_proposal
 from configurator.services.rendering import proposal_html as render_html
 from configurator.services.rendering import render_proposal
-from configurator.store import db
+from configurator.store import flaskdb as db
 
 from conftest import REPO, keyed_client, unique
 from helpers import write_pack

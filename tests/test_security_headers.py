@@ -17,7 +17,7 @@ from configurator.accounts import services as accounts
 from configurator.api import auth, errors
 from configurator.app import create_app
 from configurator.config import cookie_secure, load_config
-from configurator.store import db
+from configurator.store import flaskdb as db
 
 from conftest import unique
 

@@ -17,7 +17,7 @@ from configurator.cli.users import register as register_users
 from configurator.app import create_app
 from configurator.content.pack import load_pack
 from configurator.services.content import Content
-from configurator.store import db
+from configurator.store import flaskdb as db
 from configurator.store.configurations import get_revision
 from configurator.store.proposals import approval_status
 from configurator.web import changes

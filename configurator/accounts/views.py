@@ -1,16 +1,15 @@
 """Sign-in, sign-out, and the users page for admins."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import flask
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
-from ..store import db
+from ..store import flaskdb as db
 from ..store.db import begin_write
 from ..store.models import ROUTE_ID
-from . import protect_forms, require, services
+from . import services
+from .access import protect_forms, require, safe_next
 from .roles import ROLE_LABELS, ROLES
 
 bp = flask.Blueprint("accounts", __name__, template_folder="templates")
@@ -22,14 +21,6 @@ def _no_store(response: flask.Response) -> flask.Response:
     """Sign-in and user pages are never kept by the browser's cache."""
     response.headers.setdefault("Cache-Control", "no-store")
     return response
-
-
-def safe_next(target: str | None) -> str | None:
-    """`target` when it is a path on this site (never another host), else None."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    parts = urlsplit(target)
-    return target if not parts.scheme and not parts.netloc else None
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])

@@ -21,7 +21,7 @@ from flask_limiter import Limiter, RequestLimit
 from limits import parse as parse_rate_limit
 
 from ..accounts import apikeys
-from ..store import db
+from ..store import flaskdb as db
 from . import errors
 
 PUBLIC_ENDPOINTS = frozenset({"service.Health", "api-docs.openapi_json",

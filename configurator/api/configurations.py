@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 from ..current import current_content
 from ..services import configurations as service
 from ..store import configurations as store
-from ..store import db
+from ..store import flaskdb as db
 from . import errors, idempotency
 from .schemas import (ConfigurationCreateSchema, ConfigurationListArgs, ConfigurationPageSchema,
                       ConfigurationSchema, ExplanationSchema, ID, IdempotencyHeaders, PageArgs,

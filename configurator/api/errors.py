@@ -15,7 +15,6 @@ from typing import Any
 
 import flask
 from flask import request
-from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from ..content.adjustments import AdjustmentInvalid
@@ -25,7 +24,8 @@ from ..proposals import ProposalInvalid, RenderFailed, TemplateBroken
 from ..proposals.errors import RenderTimeout
 from ..services.configurations import StaleRevision
 from ..services.proposals import AlreadyApproved, ApprovalInvalid, TooLarge
-from ..store.errors import DATABASE_FAILURES, NotFound, database_failure
+from ..store.errors import (DATABASE_FAILURES, ConcurrentChange, NotFound, UnstorableValue,
+                            database_failure)
 from ..store.idempotency import KeyReused
 from .schemas import ProblemSchema
 
@@ -219,8 +219,8 @@ def attach(blueprint: flask.Blueprint) -> None:
     blueprint.register_error_handler(RenderFailed, _render_failed)
     for failure in DATABASE_FAILURES:
         blueprint.register_error_handler(failure, database_problem)
-    blueprint.register_error_handler(IntegrityError, _conflict)
-    blueprint.register_error_handler(DataError, _unstorable)
+    blueprint.register_error_handler(ConcurrentChange, _conflict)
+    blueprint.register_error_handler(UnstorableValue, _unstorable)
     blueprint.register_error_handler(Exception, _unexpected)
 
 
@@ -277,13 +277,13 @@ def database_problem(exc: Exception) -> flask.Response:
                    headers={"Retry-After": str(flask.current_app.config["RETRY_AFTER"])})
 
 
-def _conflict(exc: IntegrityError) -> flask.Response:
+def _conflict(exc: ConcurrentChange) -> flask.Response:
     log.warning("integrity error on %s %s: %s", request.method, request.path, exc.orig)
     return problem(409, "The request collided with a concurrent change; retry it.",
                    kind="conflict")
 
 
-def _unstorable(exc: DataError) -> flask.Response:
+def _unstorable(exc: UnstorableValue) -> flask.Response:
     """A value the database refused (out of range, untypable): the request's, not a crash."""
     log.warning("database refused a value on %s %s: %s", request.method, request.path, exc.orig)
     return problem(422, "A value in the request cannot be stored.", kind="unstorable-value")

@@ -7,9 +7,8 @@ from typing import Any
 import flask
 import marshmallow as ma
 from flask import g, request
-from sqlalchemy.orm import Session
-
 from ..store import idempotency as store
+from ..store.db import Session
 
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"

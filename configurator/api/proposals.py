@@ -19,7 +19,7 @@ from marshmallow import fields, validate
 from ..current import current_content, render_timeout
 from ..proposals import DEFAULT_LANGUAGE, DEFAULT_TEMPLATE
 from ..services import proposals as service
-from ..store import db
+from ..store import flaskdb as db
 from ..store import proposals as store
 from . import errors
 from .schemas import ID, Output, Schema

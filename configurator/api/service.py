@@ -7,9 +7,10 @@ from typing import Any
 from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy.exc import SQLAlchemyError
 
-from ..store import db, migrate
+from ..store import flaskdb as db
+from ..store import migrate
+from ..store.errors import DatabaseError
 from ..current import current_content
 from . import errors
 from .schemas import ContentStatusSchema, HealthSchema, ProfileDeclarationSchema
@@ -96,7 +97,7 @@ def _database_health() -> dict:
     try:
         with database.engine.connect() as connection:
             found = migrate.current(connection)
-    except SQLAlchemyError as exc:
+    except DatabaseError as exc:
         return {**out, "ok": False, "detail": f"cannot reach the database ({type(exc).__name__})"}
     revision = found[0] if found else None
     if revision != head:

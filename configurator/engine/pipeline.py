@@ -23,7 +23,7 @@ from ..content.expressions import Expression, ExpressionError, MissingFact, look
 from ..content.model import STAGES, Action, ContentPack, Rule, Template
 from ..content.problems import ContentError, Problem
 from ..gcpause import gc_paused
-from ..pricing.money import number
+from ..money import number
 from . import solution as sol
 from ..content.adjustments import MAX_QUANTITY, Adjustment
 from .compile import FlagRegistry, NotCompilable, _comparisons, compile_condition, limit_problems

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..content.model import Catalog
-from ..pricing.money import HUNDRED, ZERO, cents, first_year_factor, line_total, number
+from ..money import HUNDRED, ZERO, cents, first_year_factor, line_total, number
 
 CATALOG_RULE = "catalog"
 

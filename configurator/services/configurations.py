@@ -16,12 +16,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from ..content.adjustments import parse_adjustments
 from ..engine.explain import explain
 from ..engine.pipeline import Pipeline
 from ..store import configurations as store
+from ..store.db import Session
 from .content import Content, served_pipeline
 
 MODULE_ACTIONS = ("accept", "add", "remove", "quantity")

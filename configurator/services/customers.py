@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from ..store import customers as store
+from ..store.db import Session
 from .content import Content, served_pipeline
 
 

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from ..engine.pipeline import Pipeline
 from ..proposals import (DEFAULT_LANGUAGE, DEFAULT_TEMPLATE, ProposalInput, RecordedApproval,
                          open_template)
 from ..store import configurations as configuration_store
 from ..store import proposals as store
-from ..store.db import begin_write
+from ..store.db import Session, begin_write
 from ..store.models import Revision
 from .content import Content
 from .rendering import render_proposal

@@ -1,4 +1,4 @@
-"""The database adapter: engines, sessions, and the session per request.
+"""The database adapter: engines and sessions (the session per request: store/flaskdb.py).
 
 SQLite (the default) gets WAL, foreign keys and a busy timeout, and SQLAlchemy emits BEGIN itself
 so that savepoints and transactional DDL work. A write transaction on SQLite starts with
@@ -13,9 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import flask
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,7 +21,6 @@ from .. import jsontext
 
 log = logging.getLogger(__name__)
 
-EXTENSION = "configurator.db"
 WRITE_OPTION = "configurator_write"
 SQLITE_BUSY_TIMEOUT_S = 30
 # Seconds to wait for a PostgreSQL server to accept a connection (libpq's connect_timeout).
@@ -118,40 +115,3 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-
-def init_app(app: flask.Flask) -> Database:
-    db = Database(app.config["DATABASE_URL"])
-    app.extensions[EXTENSION] = db
-    app.teardown_appcontext(_close_session)
-    return db
-
-
-def database() -> Database:
-    return flask.current_app.extensions[EXTENSION]
-
-
-def session() -> Session:
-    """The session of the current request (or app context), created on first use.
-
-    Views commit once per write; the session is closed (and anything uncommitted rolled back)
-    when the request ends.
-    """
-    if "db_session" not in flask.g:
-        flask.g.db_session = database().sessions()
-    return flask.g.db_session
-
-
-def _close_session(exc: BaseException | None) -> None:
-    current = flask.g.pop("db_session", None)
-    if current is None:
-        return
-    try:
-        current.close()
-    except DBAPIError as error:
-        # The database went away after the view had its answer (a restart, a terminated
-        # session): rolling back what was left open fails. Nothing uncommitted survives a lost
-        # connection anyway, so drop the connection and let the answer go out.
-        log.warning("closing the request's database session failed (%s: %s); connection "
-                    "dropped", type(error).__name__, str(error.orig).splitlines()[0])
-        current.invalidate()

@@ -2,12 +2,14 @@
 problems and the web's error pages both use."""
 from __future__ import annotations
 
-from sqlalchemy.exc import (DBAPIError, DisconnectionError, InterfaceError, OperationalError,
-                            SQLAlchemyError)
+from sqlalchemy.exc import (DataError, DBAPIError, DisconnectionError, IntegrityError,
+                            InterfaceError, OperationalError, SQLAlchemyError)
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-# Any failure of the database or of a statement, for callers outside store/ (the CLI).
-DatabaseError = SQLAlchemyError
+# The database's failures as callers outside store/ name them (SQLAlchemy stays in store/):
+DatabaseError = SQLAlchemyError        # any failure of the database or of a statement
+ConcurrentChange = IntegrityError      # a write collided with a concurrent one (retry it)
+UnstorableValue = DataError            # the database refused a value (out of range, untypable)
 
 
 class NotFound(LookupError):

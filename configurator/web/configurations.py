@@ -16,7 +16,7 @@ from ..content.profile import ProfileInvalid
 from ..services import configurations as service
 from ..services import proposals as proposal_service
 from ..store import customers as customer_store
-from ..store import db
+from ..store import flaskdb as db
 from ..store import proposals as proposal_store
 from ..store.configurations import get_configuration, get_revision
 from ..store.history import revision_history

@@ -14,7 +14,7 @@ from ..content.yamlfile import YamlSyntaxError
 from ..services import customers as customer_service
 from ..services.configurations import create_configuration
 from ..store import customers as store
-from ..store import db
+from ..store import flaskdb as db
 from ..store.db import begin_write
 from ..store.errors import NotFound
 from ..store.models import ROUTE_ID

@@ -21,7 +21,7 @@ from ..proposals import (DEFAULT_LANGUAGE, DEFAULT_TEMPLATE, ProposalInvalid, Re
 from ..current import render_timeout
 from ..proposals.errors import RenderTimeout
 from ..services import proposals as service
-from ..store import db
+from ..store import flaskdb as db
 from ..store import proposals as store
 from ..store.configurations import get_configuration, get_revision
 from ..store.models import ROUTE_ID

@@ -18,7 +18,8 @@ from werkzeug.serving import make_server
 
 from configurator.accounts import services
 from configurator.app import create_app
-from configurator.store import db, migrate
+from configurator.store import flaskdb as db
+from configurator.store import migrate
 
 CHROMIUM = os.environ.get("CONFIGURATOR_CHROMIUM", "/usr/bin/chromium")
 # As the machine notes advise for a closed network: no background traffic, no first-run work.

@@ -9,7 +9,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from configurator.store import db
+from configurator.store import flaskdb as db
 from configurator.web import customers as customer_pages
 from configurator.store.configurations import list_configurations
 from configurator.store.customers import save_profile

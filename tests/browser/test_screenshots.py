@@ -13,7 +13,8 @@ import pytest
 from playwright.sync_api import expect
 
 from configurator.content.yamlfile import plain, read_yaml
-from configurator.store import customers, db
+from configurator.store import customers
+from configurator.store import flaskdb as db
 from configurator.services.configurations import add_revision, create_configuration
 
 from .conftest import USERS, sign_in
