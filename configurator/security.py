@@ -36,6 +36,8 @@ import flask
 from flask.sessions import SecureCookieSessionInterface
 from flask_talisman import Talisman
 
+from .config import cookie_secure
+
 log = logging.getLogger(__name__)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -108,9 +110,7 @@ def cookie_secure(app: flask.Flask) -> bool:
 
 
 def _cookies(app: flask.Flask) -> None:
-    from .config import cookie_secure as parse
-
-    app.config["SESSION_COOKIE_SECURE"] = parse(app.config.get("SESSION_COOKIE_SECURE", "auto"))
+    app.config["SESSION_COOKIE_SECURE"] = cookie_secure(app.config.get("SESSION_COOKIE_SECURE", "auto"))
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.session_interface = SessionInterface()

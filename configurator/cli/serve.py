@@ -52,7 +52,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int,
         click.echo(f"API: {base}/api/v1/  docs: {base}/api/v1/docs  "
                    f"OpenAPI: {base}/api/v1/openapi.json")
     if dev:
-        from ..app import create_app   # the CLI's other commands start without Flask
+        from ..app import create_app   # start-up time: the other commands need no Flask
 
         create_app().run(host=host, port=port, debug=True)
         return
@@ -82,7 +82,7 @@ class _Gunicorn(BaseApplication):
                 self.cfg.set(key, value)
 
     def load(self) -> Any:
-        from ..app import CONTENT_EXTENSION, create_app   # in the worker: loaded there
+        from ..app import CONTENT_EXTENSION, create_app   # in the worker process: built there
 
         app = create_app()
         content = app.extensions[CONTENT_EXTENSION]

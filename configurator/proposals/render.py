@@ -74,7 +74,7 @@ def render(pack: ContentPack, source: ProposalInput, template: str = DEFAULT_TEM
     """
     html = render_html(pack, source, template, language, standard=standard)
     folder = pack.proposals_dir / template
-    from .pdf import html_to_pdf   # WeasyPrint loads only when a PDF is made (start-up time)
+    from .pdf import html_to_pdf   # start-up time: WeasyPrint loads only when a PDF is made
     rendered = html_to_pdf(html, folder, identifier=_identifier(source, pack, template, language),
                            timeout=timeout)
     return RenderedProposal(rendered.pdf, rendered.pages, source.draft, html)

@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from .db import make_engine
 from .models import Configuration, Customer, Revision
 
 CONNECT_TIMEOUT_S = 5
@@ -44,8 +45,6 @@ def latest_profiles(session: Session) -> list[StoredProfile]:
 def read_latest_profiles(url: str) -> tuple[list[StoredProfile] | None, str]:
     """(the stored profiles, or None when the database cannot be read; a note saying which
     database was read or why not). Never creates or changes a database."""
-    from .db import make_engine
-
     parsed = make_url(url)
     shown = parsed.render_as_string(hide_password=True)
     kwargs: dict[str, Any] = {}
