@@ -24,8 +24,9 @@ from typing import Any, Iterable
 from .conditions import compare
 from .facts import FactType, FactTypes
 from .model import STAGES, AllOf, Condition, ContentPack, Not, Rule, Test
-from .problems import Problem, ProblemLog
-from .rules import derived_types, frozen, suggest
+from .problems import Problem, ProblemLog, suggest
+from .rule_conditions import frozen
+from .rules import derived_types
 
 Lit = tuple[Test, bool]          # a test, and whether it is negated (`not: {...}`)
 Conj = list[tuple[str, Lit]]     # literals, each with a scope ("" = shared between rules)

@@ -29,7 +29,9 @@ from .expressions import FUNCTIONS, NAMESPACES
 from .model import BILLINGS, KINDS, STAGES
 from .pack import EXPECT_KEYS, STATUSES, TEST_KEYS, TOTAL_KEYS
 from .profile import DEFAULT_MAX_ITEMS, DEFAULT_MAX_LENGTH, FIELD_KEYS, TYPES
-from .rules import ACTIONS, ID_PATTERN, MAX_PRIORITY, NOTE_SECTIONS, OPERATORS, RULE_KEYS, RULESET_KEYS
+from .rule_actions import ACTIONS, NOTE_SECTIONS
+from .rule_conditions import OPERATORS
+from .rules import ID_PATTERN, MAX_PRIORITY, RULE_KEYS, RULESET_KEYS
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
 Schema = dict[str, Any]
