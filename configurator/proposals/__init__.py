@@ -10,7 +10,7 @@
 from .render import RenderedProposal, render, render_html, render_proposal
 from .errors import ProposalInvalid, RenderFailed, TemplateBroken
 from .templates import DEFAULT_LANGUAGE, DEFAULT_TEMPLATE, available_templates, open_template
-from .view import ProposalInput, RecordedApproval
+from .source import ProposalInput, RecordedApproval
 
 __all__ = ["DEFAULT_LANGUAGE", "DEFAULT_TEMPLATE", "ProposalInput", "ProposalInvalid",
            "RecordedApproval", "RenderFailed", "RenderedProposal", "TemplateBroken", "available_templates",
