@@ -121,7 +121,7 @@ def test_flags_are_numbered_as_before_also_when_a_negation_is_refused():
 
 def test_repeated_quantities_and_reasons_are_parsed_once_and_still_reported_per_line():
     from configurator.content.problems import ProblemLog
-    from configurator.content.rules import _expression, _template
+    from configurator.content.rule_actions import _expression, _template
 
     log = ProblemLog("rules/r.yaml")
     first, second = _expression("profile.sites * 2", log, 3), _expression("profile.sites * 2", log, 9)

@@ -15,7 +15,9 @@ from jsonschema import Draft7Validator
 
 from configurator.content import schemas
 from configurator.content.pack import DEFAULT_CONTENT, check_pack
-from configurator.content.rules import ACTIONS, OPERATORS, RULE_KEYS
+from configurator.content.rule_actions import ACTIONS
+from configurator.content.rule_conditions import OPERATORS
+from configurator.content.rules import RULE_KEYS
 from configurator.content.yamlfile import parse_yaml, plain, read_yaml
 from helpers import PROFILE, write_pack
 

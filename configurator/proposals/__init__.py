@@ -11,7 +11,7 @@
 from .render import RenderedProposal, StandardOffer, render, render_html, standard_profile
 from .errors import ProposalInvalid, RenderFailed, TemplateBroken
 from .templates import DEFAULT_LANGUAGE, DEFAULT_TEMPLATE, available_templates, open_template
-from .view import ProposalInput, RecordedApproval
+from .source import ProposalInput, RecordedApproval
 
 __all__ = ["DEFAULT_LANGUAGE", "DEFAULT_TEMPLATE", "ProposalInput", "ProposalInvalid",
            "RecordedApproval", "RenderFailed", "RenderedProposal", "StandardOffer",
