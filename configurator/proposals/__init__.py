@@ -3,7 +3,9 @@
 - `render.py`: `render(pack, source, template, language, standard=..., timeout=...)`, the one
   entry point; it runs no rules (services.proposals runs the standard offer and calls it)
 - `check.py`: the content check of a pack's own templates
-- `view.py`: the view model built from a configuration document (plain text, formatted numbers)
+- `source.py`: what a proposal is made from (a revision: `ProposalInput`, `RecordedApproval`)
+- `view.py`: the view model built from a configuration document (plain text, formatted numbers),
+  its larger sections in `sections.py`, numbers and money per language in `formatting.py`
 - `analysis.py`: needs answered by lines, and the tailored solution against the standard offer
 - `templates.py`: a template folder: theme, message catalogs, sandboxed Jinja environment
 - `pdf.py`: the WeasyPrint adapter and its folder-only URL fetcher (the only weasyprint import)
