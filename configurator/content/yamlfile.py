@@ -13,10 +13,10 @@ exponentially, the "billion laughs"); tags (`!!python/object/apply:...`, `!!str`
 merge keys (`<<`); nesting deeper than MAX_DEPTH (Python's recursion limit); numbers longer than
 MAX_NUMBER_CHARS characters (Python refuses to convert them).
 
-Also refused, with how to write it instead, is what content files never need and this reader
-does not take on: directives (`%YAML 1.1`, which would change what scalars mean, `%TAG`), a list or
-mapping used as a key, a date with a time, a plain `=` or `<<` as a value, a number with no
-digits (`0x_`) and a date that does not exist (`2026-02-30`).
+Also refused, with how to write it instead, is what content never needs and this reader does
+not take on: directives (`%YAML 1.1` would change what scalars mean), a list or mapping as a
+key, a date with a time, a plain `=` or `<<` as a value, a number with no digits (`0x_`) and a
+date that does not exist (`2026-02-30`).
 """
 from __future__ import annotations
 
@@ -29,13 +29,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-try:
-    from yaml import MappingNode, ScalarNode
-    from yaml import YAMLError as _PyYAMLError
-    from yaml._yaml import CParser
-except ImportError as exc:  # pragma: no cover - PyYAML's wheels come with libyaml
-    raise ImportError("reading content needs PyYAML with libyaml's C parser (yaml._yaml); "
-                      "reinstall PyYAML from a wheel (bin/setup)") from exc
+from yaml import MappingNode, ScalarNode
+from yaml import YAMLError as _PyYAMLError
+from yaml._yaml import CParser       # libyaml's parser (PyYAML's wheels include it)
 
 MAX_FILE_BYTES = 2_000_000     # a stage at its 4,000-rule maximum in one file is about 1.2 MB
 MAX_DEPTH = 32                 # levels of nesting; the demo pack needs 10
@@ -194,17 +190,13 @@ def line_of(node: Any, key: Any = None) -> int | None:
 def key_lines(node: Any) -> dict:
     """The 1-based line of each key of a mapping, as `line_of(node, key)`, for a loop over its
     keys (a key whose line is not known is left out). The mapping's own: do not change it."""
-    if node.__class__ is LineMap:
-        return node.key_lines
-    return {key: line for key in node if (line := line_of(node, key)) is not None}
+    return node.key_lines if node.__class__ is LineMap else {}
 
 
 def item_lines(node: Any) -> list:
     """The 1-based line of each item of a sequence, as `line_of(node, index)`, for a loop over
     its items. The sequence's own: do not change it."""
-    if node.__class__ is LineSeq:
-        return node.item_lines
-    return [line_of(node, index) for index in range(len(node))]
+    return node.item_lines if node.__class__ is LineSeq else [None] * len(node)
 
 
 def plain(node: Any) -> Any:
@@ -216,15 +208,13 @@ def plain(node: Any) -> Any:
         return {str(k): plain(v) for k, v in node.items()}
     if isinstance(node, list):
         return [plain(v) for v in node]
-    if isinstance(node, bool) or node is None:
-        return node
     if isinstance(node, int):
         return int(node)
     if isinstance(node, float):
         return float(node)
     if isinstance(node, str):
         return str(node)
-    if isinstance(node, (dt.date, dt.datetime)):
+    if isinstance(node, dt.date):
         return node.isoformat()
     raise YamlSyntaxError(None, f"a value of type {type(node).__name__} is not allowed; "
                                 "write plain values")
@@ -274,21 +264,11 @@ _PLAIN_TYPE = re.compile(r"""
 _TYPED_FIRST = frozenset(["", *"tTfF-+.0123456789<=~nN"])
 
 
-class _Marker:
-    """What `_Composer.resolve` puts in a node's tag when the file gave none; a tag the file
-    gives is always a str, so it can never be taken for one of these."""
-    __slots__ = ("name",)
-
-    def __init__(self, name: str):
-        self.name = name
-
-    def __repr__(self) -> str:
-        return self.name
-
-
-# _TEXT: a quoted scalar, or a plain one that no YAML 1.2 type claims by its first character
-# (its value is the text itself); _PLAIN: a plain scalar to resolve (null, bool, number, date)
-_TEXT, _PLAIN, _MAP, _SEQ = _Marker("!text"), _Marker("!plain"), _Marker("!map"), _Marker("!seq")
+# What `_Composer.resolve` puts in a node's tag when the file gave none (a tag the file gives is
+# always a str, so it is never taken for one of these). _TEXT: a quoted scalar, or a plain one
+# that no YAML 1.2 type claims by its first character (its value is the text itself); _PLAIN: a
+# plain scalar to resolve (null, bool, number, date).
+_TEXT, _PLAIN, _MAP, _SEQ = object(), object(), object(), object()
 
 
 def _tag_of(value: str) -> str:
@@ -370,7 +350,7 @@ class _Composer(CParser):
     descend_resolver = operator.is_
     ascend_resolver = tuple
 
-    def resolve(self, kind: Any, value: Any, implicit: Any) -> _Marker:
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> object:
         if kind is ScalarNode:
             return _PLAIN if implicit[0] and value[:1] in _TYPED_FIRST else _TEXT
         return _MAP if kind is MappingNode else _SEQ
