@@ -314,9 +314,9 @@ LIMITS = """## What limits the figures
   longer retracts and re-asserts the world.
 - The solution is rebuilt at a stage's end only when the stage asked for something; a line's
   document uses the catalog's prices formatted once per catalog.
-- YAML: libyaml composes the node tree and the values are resolved with ruamel.yaml's own
-  YAML 1.2 rules, with ruamel's round-trip reader kept for everything unusual; parsed files are
-  kept with their text, so a reload parses only changed files.
+- YAML: libyaml composes the node tree and the values are resolved with YAML 1.2's rules
+  (what no content file needs, such as directives, is refused rather than read by a second
+  reader); parsed files are kept with their text, so a reload parses only changed files.
 - PDF: the typical proposal is the demo's median customer (13 lines, 8 pages), the largest demo
   account (Kestrel, 21 lines) is measured beside it; the template is denser (margins, type
   size, spacing, benefits on one line) and sets "Why this fits you" and the rules that made the
@@ -351,7 +351,7 @@ LIMITS = """## What limits the figures
 - **`configurator serve` uses sync workers** by default, the faster setting in the table above.
 - **Content load** (10,000 rules about 35% faster): the YAML reader keeps only each mapping's
   and list's own line and each key's or item's line, tracks aliases only in a file with an
-  anchor, and uses ruamel's YAML 1.2 patterns compiled once; checks and lint evaluate each
+  anchor, and resolves values with YAML 1.2 patterns compiled once; checks and lint evaluate each
   distinct test once however many rules repeat it (types, whether it can ever hold, parsed
   expressions and reason templates); include/exclude pairs are found through an index by
   module; a compiled condition records its tests as it is built, so the limit checks and the

@@ -118,7 +118,6 @@ def test_billion_laughs_is_refused_at_its_first_alias(tmp_path):
 @pytest.mark.parametrize("text, line", [
     ("a: &x hello\nb: *x\n", 1),                           # an alias of a text
     ("a: &x {k: 1}\nb:\n  - *x\n", 1),                      # of a mapping
-    ("%YAML 1.2\n---\na: &x [1]\nb: *x\n", 4),              # through the other reader
 ])
 def test_every_alias_is_refused_whatever_it_points_to(text, line):
     error = parse_error(text)
@@ -141,9 +140,8 @@ def test_the_demo_pack_needs_no_aliases_tags_or_merge_keys():
     "!!python/object/apply:os.system", "!!python/object:collections.OrderedDict",
     "!!python/name:os.system", "!!binary", "!!set", "!!str", "!custom", "!<tag:example.com,2026:x>",
 ])
-@pytest.mark.parametrize("directive", ["", "%YAML 1.2\n---\n"])
-def test_tags_are_refused_with_their_line_and_nothing_is_built(tag, directive):
-    text = f"{directive}family: x\nmodules:\n  - id: m\n    name: {tag} ['rm -rf /']\n"
+def test_tags_are_refused_with_their_line_and_nothing_is_built(tag):
+    text = f"family: x\nmodules:\n  - id: m\n    name: {tag} ['rm -rf /']\n"
     error = parse_error(text)
     assert error.line == text.count("\n", 0, text.index(tag)) + 1
     assert "YAML tags such as" in error.message and "not allowed" in error.message
@@ -528,7 +526,7 @@ def test_very_long_lines_and_keys():
 
 
 def test_huge_numbers_are_refused_instead_of_raising():
-    for text in ("a: " + "9" * 5000, "%YAML 1.2\n---\na: " + "9" * 5000, "a: 0x" + "f" * 200):
+    for text in ("a: " + "9" * 5000, "a: [1, -" + "9" * 5000 + "]", "a: 0x" + "f" * 200):
         error = parse_error(text)
         assert "numbers in content files have at most 100" in error.message
 
@@ -570,6 +568,107 @@ def test_messages_never_quote_a_whole_hostile_value(tmp_path):
     root = write_pack(tmp_path, {"r.yaml": f"ruleset: r\nstage: {stage}\nrules: []\n"})
     found = pack_errors(root)
     assert len(found) == 1 and len(found[0]) < 2_500 and "characters)" in found[0]
+
+
+# --- 7. YAML the reader does not take on ---------------------------------------------------------
+# Content never needs directives, a list or mapping as a key, a date with a time or a plain `=` or
+# `<<`; each is refused with its line and how to write it instead (there is no second reader).
+
+DIRECTIVE = ("YAML directives (`%YAML`, `%TAG`) are not supported in content files: they are read "
+             "as YAML 1.2; remove the line")
+COMPLEX_KEY = ("a list or mapping used as a key (`? [a, b]` or `{[a, b]: c}`) is not supported; "
+               "keys are plain values: write the key as text")
+
+
+@pytest.mark.parametrize("text, line", [
+    ("%YAML 1.1\n---\ncountry: NO\n", 1),                  # would make Norway false
+    ("# yaml-language-server: $schema=x\n\n  # a comment\n%YAML 1.2\n---\na: 1\n", 4),
+    ("%TAG !e! tag:example.com,2026:\n---\na: !e!x 1\n", 1),
+    ("\ufeff%ANY directive\n---\na: 1\n", 1),
+    ("# a comment\r\n\r\n%YAML 1.2\r\n---\r\na: 1\r\n", 3),
+])
+def test_yaml_directives_are_refused_at_their_line(text, line):
+    error = parse_error(text)
+    assert (error.line, error.message) == (line, DIRECTIVE)
+
+
+def test_a_percent_sign_starting_a_line_inside_a_value_is_not_a_directive():
+    assert plain(parse_yaml('a: "50\n%off"\nb: |\n  %d items\n')) == {"a": "50 %off",
+                                                                     "b": "%d items\n"}
+
+
+def test_a_directive_in_a_rule_file_stops_the_pack_naming_the_file_and_line(tmp_path):
+    root = write_pack(tmp_path, {"r.yaml": "# rules\n%YAML 1.1\n---\n" + RULES["r.yaml"]})
+    assert pack_errors(root) == [
+        f"rules/r.yaml:2: error: {DIRECTIVE}\n    fix: fix the YAML syntax at this line"]
+
+
+@pytest.mark.parametrize("text, line", [
+    ("? [a, b]\n: c\n", 1),
+    ("x: 1\n[a]: 1\n", 2),
+    ("x:\n  {[a]: 1}\n", 2),
+    ("x:\n  y: 1\n  ? {a: 1}\n  : 2\n", 3),
+])
+def test_a_list_or_mapping_as_a_key_is_refused_at_its_line(text, line):
+    error = parse_error(text)
+    assert (error.line, error.message) == (line, COMPLEX_KEY)
+
+
+def test_an_explicit_key_that_is_plain_text_is_fine():
+    assert plain(parse_yaml("? a\n: b\n")) == {"a": "b"}
+
+
+@pytest.mark.parametrize("text, line, message", [
+    ("effective:\n  from: 2026-01-31T10:00:00Z\n", 2,
+     "`2026-01-31T10:00:00Z` is a date with a time, which content files do not take; write the "
+     "date alone (2026-01-31), or quote the value to keep it as text"),
+    ("d: [2026-01-31, 2026-1-5 10:00:00]\n", 1,
+     "`2026-1-5 10:00:00` is a date with a time, which content files do not take; write the "
+     "date alone (2026-01-31), or quote the value to keep it as text"),
+    ("effective: {from: 2026-02-30}\n", 1,
+     "`2026-02-30` is not a date (day is out of range for month); write a real date, or quote it "
+     "to keep it as text"),
+    ("a: 1\nb: 0x_\n", 2, "`0x_` is read as a number but has no digits; quote it to keep it as text"),
+    ("a: -_\n", 1, "`-_` is read as a number but has no digits; quote it to keep it as text"),
+    ("a: [1,\n  ._]\n", 2, "`._` is read as a number but has no digits; quote it to keep it as text"),
+    ("op: =\n", 1, 'a plain `=` has a meaning of its own in YAML; quote it ("=") to write it as text'),
+    ("a:\n  - <<\n", 2,
+     'a plain `<<` has a meaning of its own in YAML; quote it ("<<") to write it as text'),
+])
+def test_values_the_reader_does_not_take_are_refused_at_their_line(text, line, message):
+    error = parse_error(text)
+    assert (error.line, error.message) == (line, message)
+
+
+def test_quoted_they_are_text_and_a_date_alone_is_a_date():
+    assert plain(parse_yaml("a: '2026-01-31T10:00:00Z'\nb: '2026-02-30'\nc: '0x_'\nd: '='\n"
+                            "e: \"<<\"\nf: 2026-01-31\n")) == {
+        "a": "2026-01-31T10:00:00Z", "b": "2026-02-30", "c": "0x_", "d": "=", "e": "<<",
+        "f": "2026-01-31"}
+
+
+def test_a_date_that_does_not_exist_stops_the_pack_naming_the_file_and_line(tmp_path):
+    # it used to escape the reader as a ValueError
+    root = write_pack(tmp_path, {"r.yaml": """
+        ruleset: r
+        stage: segment
+        rules:
+          - id: big-account
+            effective: {from: 2026-02-30}
+            when: {profile.sites: {gte: 5}}
+            then: [{derive: {tier: key}}]
+        """})
+    assert pack_errors(root) == [
+        "rules/r.yaml:5: error: `2026-02-30` is not a date (day is out of range for month); write "
+        "a real date, or quote it to keep it as text\n    fix: fix the YAML syntax at this line"]
+
+
+def test_yaml_1_2_words_stay_text_and_numbers_read_as_yaml_1_2_reads_them():
+    values = plain(parse_yaml("[on, off, yes, no, NO, y, n, Off, YES, true, False, TRUE, ~, null, "
+                              "'', 017, 0o17, 0x1F, -0b101, 1_000, 1e3, .5, .5e3, 1:30, -.inf, _1]"))
+    assert [(type(v), v) for v in values] == [(type(v), v) for v in [
+        "on", "off", "yes", "no", "NO", "y", "n", "Off", "YES", True, False, True, None, None,
+        "", 17, 15, 31, -5, 1000, 1000.0, 0.5, ".5e3", "1:30", float("-inf"), "_1"]]
 
 
 # --- serving content is never replaced by hostile content ---------------------------------------

@@ -7,8 +7,7 @@ import random
 import pytest
 
 from configurator.content import model
-from configurator.content.yamlfile import (_parse_ruamel, item_lines, key_lines, line_of, parse_yaml,
-                                           plain)
+from configurator.content.yamlfile import item_lines, key_lines, line_of, parse_yaml, plain
 from configurator.engine.compile import (Compiled, FlagRegistry, NotCompilable, _collect,
                                          _comparisons, compile_condition)
 
@@ -51,19 +50,50 @@ def _lines(doc):
     return out
 
 
-def test_the_fast_reader_gives_ruamels_values_and_lines():
-    fast, slow = parse_yaml(YAML), _parse_ruamel(YAML)
-    assert plain(fast) == plain(slow)
-    assert [type(v) for v in plain(fast)["rules"][1]["then"][0]["derive"].values()] == \
-        [type(v) for v in plain(slow)["rules"][1]["then"][0]["derive"].values()]
-    assert _lines(fast) == _lines(slow)
-    assert line_of(fast, "missing") is None and line_of(fast["rules"], 99) is None
-    assert line_of(fast["rules"], -1) is None
+def test_the_reader_gives_yaml_1_2_values_and_the_line_of_every_key_and_item():
+    doc = parse_yaml(YAML)
+    assert plain(doc) == {"ruleset": "r", "stage": "solution", "rules": [
+        {"id": "a",
+         "when": {"profile.sites": {"gte": 5, "lt": 10}, "profile.country": "NO", "quoted": "x"},
+         "then": [{"include": "m", "quantity": "profile.sites * 2"},
+                  {"warn": "w", "reason": "yes"}]},
+        {"id": "b", "priority": 31,
+         "when": {"any": [
+             {"profile.industry": {"in": ["food", "on", "off", None, None, 1500.0, float("inf"),
+                                          "2026-01-31"]}},
+             {"not": {"profile.needs": {"contains": "cold-chain"}}}]},
+         "then": [{"derive": {"tier": "key", "n": -15, "b": True, "t": "2026-01-31"}}]},
+        "plain scalar",
+        ["nested", ["list", {"k": "v"}]]]}
+    derive = plain(doc)["rules"][1]["then"][0]["derive"]
+    assert [type(v) for v in derive.values()] == [str, int, bool, str]
+    industries = plain(doc)["rules"][1]["when"]["any"][0]["profile.industry"]["in"]
+    assert [type(v) for v in industries] == [str, str, str, type(None), type(None), float, float,
+                                             str]
+    assert _lines(doc)[:5] == [("map", 2), ("'ruleset'", 2, 2), ("'stage'", 3, 3),
+                               ("'rules'", 4, 4), ("seq", 5)]
+    rules = doc["rules"]
+    assert item_lines(rules) == [5, 11, 18, 19] and line_of(rules, 1) == 11
+    assert key_lines(rules[0]) == {"id": 5, "when": 6, "then": 7}
+    assert key_lines(rules[1]) == {"id": 11, "priority": 12, "when": 13, "then": 17}
+    assert line_of(rules[1]["when"]) == 14 and line_of(rules[1]["when"]["any"]) == 15
+    assert item_lines(rules[1]["when"]["any"]) == [15, 16]
+    assert item_lines(rules[0]["then"]) == [8, 10] and line_of(rules[0]["then"][0], "quantity") == 9
+    assert None not in [line for where in _lines(doc) for line in where[1:]]   # every one known
+    assert line_of(doc, "missing") is None and line_of(doc["rules"], 99) is None
+    assert line_of(doc["rules"], -1) is None and line_of({"a": 1}, "a") is None
 
 
-@pytest.mark.parametrize("text", ["hello", "'quoted'", "12", "~", "2026-01-31"])
-def test_a_file_of_one_scalar(text):
-    assert plain(parse_yaml(text)) == plain(_parse_ruamel(text))
+def test_items_of_a_flow_list_over_several_lines_have_their_own_lines():
+    doc = parse_yaml("a: [x,\n  y,\n\n  {k: 1,\n   j: 2}]\n")
+    assert item_lines(doc["a"]) == [1, 2, 4] and key_lines(doc["a"][2]) == {"k": 4, "j": 5}
+
+
+@pytest.mark.parametrize("text, value", [
+    ("hello", "hello"), ("'quoted'", "quoted"), ("12", 12), ("~", None), ("", None), ("NO", "NO"),
+    ("2026-01-31", "2026-01-31")])
+def test_a_file_of_one_scalar(text, value):
+    assert plain(parse_yaml(text)) == value and type(plain(parse_yaml(text))) is type(value)
 
 
 def test_an_explicit_tag_named_like_the_readers_markers_is_refused():

@@ -1,14 +1,7 @@
 """Read YAML 1.2 files keeping the line of every key and item, so problems can name them.
 
-Two readers give the same result:
-- the fast one: libyaml (PyYAML's C parser) composes the node tree, and the values are built here
-  with ruamel.yaml's own YAML 1.2 resolver rules (`NO`, `on`, `yes` stay strings; no timestamps
-  beyond plain dates; no Python objects from tags). About 20x faster than ruamel's round trip;
-- ruamel.yaml's round-trip reader, used for what the fast one does not take on: directives
-  (`%YAML 1.1`), complex keys, date-times, or PyYAML built without libyaml. (Syntax errors,
-  duplicate keys, tags, aliases and merge keys are reported by the fast reader itself, with the
-  same words, so a large broken file is not read twice.)
-
+libyaml (PyYAML's C parser) composes the node tree; the values are built here with YAML 1.2's
+rules (`NO`, `on`, `yes` stay strings; `2026-01-31` is a date; no Python objects from tags).
 Parsed files are also kept with their text, so reloading a pack parses only the files that
 changed.
 
@@ -18,14 +11,17 @@ it is read) or that is not a regular file; bytes that are not UTF-8; characters 
 allow (NUL and other control characters); aliases (`*name`: a few lines of them expand
 exponentially, the "billion laughs"); tags (`!!python/object/apply:...`, `!!str`, `!custom`);
 merge keys (`<<`); nesting deeper than MAX_DEPTH (Python's recursion limit); numbers longer than
-MAX_NUMBER_CHARS characters (Python refuses to convert them). Both readers apply the same rules:
-the fast one while it builds the values, ruamel's after screening its event stream.
+MAX_NUMBER_CHARS characters (Python refuses to convert them).
+
+Also refused, with how to write it instead, is what content never needs and this reader does
+not take on: directives (`%YAML 1.1` would change what scalars mean), a list or mapping as a
+key, a date with a time, a plain `=` or `<<` as a value, a number with no digits (`0x_`) and a
+date that does not exist (`2026-02-30`).
 """
 from __future__ import annotations
 
 import copy
 import datetime as dt
-import json
 import operator
 import re
 import stat
@@ -33,9 +29,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from yaml import MappingNode, ScalarNode
+from yaml import YAMLError as _PyYAMLError
+from yaml._yaml import CParser       # libyaml's parser (PyYAML's wheels include it)
 
 MAX_FILE_BYTES = 2_000_000     # a stage at its 4,000-rule maximum in one file is about 1.2 MB
 MAX_DEPTH = 32                 # levels of nesting; the demo pack needs 10
@@ -64,73 +60,15 @@ def _line_at(text: str, index: int) -> int:
     return text.count("\n", 0, index) + 1
 
 
-def _reader() -> YAML:
-    # Round-trip mode keeps line numbers; it is YAML 1.2, so `NO`, `on`, `yes` stay strings,
-    # and it never constructs Python objects from tags.
-    yaml = YAML(typ="rt")
-    yaml.allow_duplicate_keys = False
-    return yaml
-
-
-def _parse_ruamel(text: str) -> Any:
-    try:
-        _screen(_reader().parse(text))
-        return _reader().load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise YamlSyntaxError(line, f"YAML syntax: {problem}{_long_key(text, line, problem)}") \
-            from None
-    except YAMLError as exc:  # pragma: no cover - ruamel reports nearly everything as marked
-        raise YamlSyntaxError(None, f"YAML syntax: {exc}") from None
-    except RecursionError:    # pragma: no cover - the screen refuses deep nesting first
-        raise YamlSyntaxError(None, f"nested more than {MAX_DEPTH} levels deep") from None
-    except ValueError as exc:  # pragma: no cover - a value ruamel cannot convert
-        raise YamlSyntaxError(None, f"a value cannot be read: {shorten(exc)}") from None
-
-
 def _long_key(text: str, line: int | None, problem: str) -> str:
-    """A hint for YAML's 1,024-character limit on a key, which libyaml and ruamel report as
-    a misplaced `:`."""
+    """A hint for YAML's 1,024-character limit on a key, which libyaml reports as a misplaced
+    `:`."""
     if line is None or ("mapping values" not in problem and "':'" not in problem):
         return ""
     lines = text.split("\n", line)
     if line - 1 < len(lines) and len(lines[line - 1]) > 1024:
         return " (a key may be at most 1,024 characters long)"
     return ""
-
-
-def _screen(events: Any) -> None:
-    """Refuse aliases, tags, merge keys, deep nesting and overlong numbers in ruamel's event
-    stream, before anything is built from it (the stream is produced lazily, so a refusal
-    stops the parser where the problem is)."""
-    open_nodes: list[list] = []      # [is a mapping, children so far] of each open collection
-    for event in events:
-        kind = type(event).__name__
-        mark = event.start_mark
-        line = mark.line + 1 if mark is not None else None
-        if kind == "AliasEvent":
-            raise YamlSyntaxError(line, _ALIAS)
-        if kind in ("ScalarEvent", "MappingStartEvent", "SequenceStartEvent"):
-            tag = getattr(event, "tag", None)
-            if tag is not None and str(tag) != "!":
-                raise YamlSyntaxError(line, _tag_message(str(tag)))
-            is_key = bool(open_nodes) and open_nodes[-1][0] and open_nodes[-1][1] % 2 == 0
-            if open_nodes:
-                open_nodes[-1][1] += 1
-            if kind == "ScalarEvent":
-                plain_scalar = event.implicit and event.implicit[0] and event.style is None
-                if plain_scalar and is_key and event.value == "<<":
-                    raise YamlSyntaxError(line, _MERGE)
-                if plain_scalar:
-                    _check_number(event.value, line)
-            else:
-                open_nodes.append([kind == "MappingStartEvent", 0])
-                if len(open_nodes) > MAX_DEPTH:
-                    raise YamlSyntaxError(line, _DEPTH)
-        elif kind in ("MappingEndEvent", "SequenceEndEvent"):
-            open_nodes.pop()
 
 
 _ALIAS = ("YAML anchors and aliases (`&name` ... `*name`) are not allowed in content files (a "
@@ -164,12 +102,8 @@ def _check_characters(text: str) -> None:
 
 def parse_yaml(text: str) -> Any:
     _check_characters(text)
-    if _FAST:
-        try:
-            return _parse_fast(text)
-        except _NotFast:
-            pass
-    return _parse_ruamel(text)
+    _refuse_directives(text)
+    return _parse(text)
 
 
 _CACHE: dict[str, tuple[str, Any]] = {}
@@ -248,13 +182,7 @@ def line_of(node: Any, key: Any = None) -> int | None:
                 return node.line
             lines = node.item_lines
             return lines[key] if isinstance(key, int) and 0 <= key < len(lines) else None
-        if key is None:
-            return node.lc.line + 1
-        if isinstance(node, CommentedMap):
-            return node.lc.key(key)[0] + 1
-        if isinstance(node, CommentedSeq):
-            return node.lc.item(key)[0] + 1
-    except (AttributeError, KeyError, IndexError, TypeError):
+    except TypeError:            # an unhashable key
         return None
     return None
 
@@ -262,21 +190,17 @@ def line_of(node: Any, key: Any = None) -> int | None:
 def key_lines(node: Any) -> dict:
     """The 1-based line of each key of a mapping, as `line_of(node, key)`, for a loop over its
     keys (a key whose line is not known is left out). The mapping's own: do not change it."""
-    if node.__class__ is LineMap:
-        return node.key_lines
-    return {key: line for key in node if (line := line_of(node, key)) is not None}
+    return node.key_lines if node.__class__ is LineMap else {}
 
 
 def item_lines(node: Any) -> list:
     """The 1-based line of each item of a sequence, as `line_of(node, index)`, for a loop over
     its items. The sequence's own: do not change it."""
-    if node.__class__ is LineSeq:
-        return node.item_lines
-    return [line_of(node, index) for index in range(len(node))]
+    return node.item_lines if node.__class__ is LineSeq else [None] * len(node)
 
 
 def plain(node: Any) -> Any:
-    """Convert ruamel's containers and scalars to plain dicts, lists, str, int, float, bool."""
+    """A document as plain dicts, lists, str, int, float, bool and None (dates as text)."""
     cls = node.__class__
     if cls is str or cls is int or cls is float or cls is bool or node is None:
         return node
@@ -284,22 +208,19 @@ def plain(node: Any) -> Any:
         return {str(k): plain(v) for k, v in node.items()}
     if isinstance(node, list):
         return [plain(v) for v in node]
-    if isinstance(node, bool) or node is None:
-        return node
     if isinstance(node, int):
         return int(node)
     if isinstance(node, float):
         return float(node)
     if isinstance(node, str):
         return str(node)
-    if isinstance(node, (dt.date, dt.datetime)):
-        # YAML 1.2 has no timestamps, but ruamel still builds dates from `2026-01-31`
+    if isinstance(node, dt.date):
         return node.isoformat()
-    raise YamlSyntaxError(None, f"YAML tags such as {getattr(node, 'tag', node)!s} are not allowed; "
+    raise YamlSyntaxError(None, f"a value of type {type(node).__name__} is not allowed; "
                                 "write plain values")
 
 
-# --- the fast reader ----------------------------------------------------------------------------
+# --- the reader ---------------------------------------------------------------------------------
 
 class LineMap(dict):
     """A mapping read from YAML that knows its own line and the line of each key (`line_of`);
@@ -323,61 +244,40 @@ class LineSeq(list):
         return out
 
 
-class _NotFast(Exception):
-    """Something the fast reader leaves to ruamel."""
+# The types a plain (unquoted) scalar can have in YAML 1.2, tried in this order (as ruamel.yaml,
+# the reader this module used to fall back on, resolves them: underscores in numbers, `0b`/`0o`/
+# `0x` and a leading 0 that is decimal; `.5e3` stays text). Only a scalar whose first character
+# is in _TYPED_FIRST can have one: any other (`_1`, `yes`, `on`) is text without a look.
+_PLAIN_TYPE = re.compile(r"""
+    (?P<bool> true | True | TRUE | false | False | FALSE )
+  | (?P<float> [-+]? (?: [0-9][0-9_]* (?: \.[0-9_]* (?: [eE][-+]?[0-9]+ )? | [eE][-+]?[0-9]+ )
+                       | \.[0-9_]+ (?: [eE][-+][0-9]+ )?
+                       | \. (?: inf | Inf | INF ) )
+             | \. (?: nan | NaN | NAN ) )
+  | (?P<int> [-+]? (?: 0b[01_]+ | 0o?[0-7_]+ | [0-9_]+ | 0x[0-9a-fA-F_]+ ) )
+  | (?P<special> << | = )
+  | (?P<null> ~ | null | Null | NULL | )
+  | (?P<date> [0-9]{4}-[0-9]{2}-[0-9]{2} )
+  | (?P<datetime> [0-9]{4}-[0-9]{1,2}-[0-9]{1,2} (?: [Tt] | [\ \t]+ ) [0-9]{1,2}:[0-9]{2}:[0-9]{2}
+                  (?: \.[0-9]* )? (?: [\ \t]* (?: Z | [-+][0-9]{1,2} (?: :[0-9]{2} )? ) )? )
+""", re.VERBOSE)
+_TYPED_FIRST = frozenset(["", *"tTfF-+.0123456789<=~nN"])
 
 
-try:
-    from yaml import MappingNode, ScalarNode, SequenceNode
-    from yaml import YAMLError as _PyYAMLError
-    from yaml._yaml import CParser
-    _FAST = True
-except ImportError:  # pragma: no cover - PyYAML without libyaml: ruamel alone
-    _FAST = False
-
-
-def _resolvers() -> dict[str, list[tuple[str, re.Pattern]]]:
-    """ruamel.yaml's YAML 1.2 implicit resolvers, by first character (as ruamel looks them up)."""
-    from ruamel.yaml.resolver import implicit_resolvers
-
-    table: dict[str, list[tuple[str, re.Pattern]]] = {}
-    for versions, tag, regexp, first in implicit_resolvers:
-        if (1, 2) not in versions:
-            continue
-        # ruamel compiles its patterns lazily, behind a wrapper that costs a Python call on
-        # every use: the compiled pattern itself
-        regexp = re.compile(regexp.pattern, regexp.flags)
-        for ch in first:
-            table.setdefault(ch, []).append((tag.rsplit(":", 1)[-1], regexp))
-    return table
-
-
-_BY_FIRST = _resolvers() if _FAST else {}
-_DATE = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$")
-
-
-class _Marker:
-    """What `_Composer.resolve` puts in a node's tag when the file gave none; a tag the file
-    gives is always a str, so it can never be taken for one of these."""
-    __slots__ = ("name",)
-
-    def __init__(self, name: str):
-        self.name = name
-
-    def __repr__(self) -> str:
-        return self.name
-
-
-# _TEXT: a quoted scalar, or a plain one that no YAML 1.2 type claims by its first character
-# (its value is the text itself); _PLAIN: a plain scalar to resolve (null, bool, number, date)
-_TEXT, _PLAIN, _MAP, _SEQ = _Marker("!text"), _Marker("!plain"), _Marker("!map"), _Marker("!seq")
+# What `_Composer.resolve` puts in a node's tag when the file gave none (a tag the file gives is
+# always a str, so it is never taken for one of these). _TEXT: a quoted scalar, or a plain one
+# that no YAML 1.2 type claims by its first character (its value is the text itself); _PLAIN: a
+# plain scalar to resolve (null, bool, number, date).
+_TEXT, _PLAIN, _MAP, _SEQ = object(), object(), object(), object()
 
 
 def _tag_of(value: str) -> str:
-    """The YAML 1.2 core-schema type of a plain (unquoted) scalar, as ruamel resolves it."""
-    for tag, regexp in _BY_FIRST.get(value[:1], ()):
-        if regexp.match(value):
-            return tag
+    """The YAML 1.2 type of a plain (unquoted) scalar: str, bool, float, int, special, null,
+    date or datetime."""
+    if value[:1] in _TYPED_FIRST:
+        match = _PLAIN_TYPE.fullmatch(value)
+        if match is not None:
+            return match.lastgroup
     return "str"
 
 
@@ -394,23 +294,32 @@ def _scalar(node: Any) -> Any:
         return None
     if tag == "bool":
         return value in ("true", "True", "TRUE")
+    line = node.start_mark.line + 1
     if tag in ("int", "float"):
-        _check_number(value, node.start_mark.line + 1)
-        return _int(value) if tag == "int" else _float(value)
-    if tag == "timestamp":
-        match = _DATE.match(value)
-        if match is None:
-            raise _NotFast    # date and time: ruamel's TimeStamp
-        return dt.date(*map(int, match.groups()))
-    raise _NotFast            # merge key, `=`
+        _check_number(value, line)
+        try:
+            return _int(value) if tag == "int" else _float(value)
+        except ValueError:    # only signs, prefixes, `.` and `_`: `0x_`, `-_`, `._`
+            raise YamlSyntaxError(line, f"`{shorten(value, 60)}` is read as a number but has no "
+                                  "digits; quote it to keep it as text") from None
+    if tag == "date":
+        try:
+            return dt.date(int(value[:4]), int(value[5:7]), int(value[8:]))
+        except ValueError as exc:
+            raise YamlSyntaxError(line, f"`{value}` is not a date ({exc}); write a real date, or "
+                                  "quote it to keep it as text") from None
+    if tag == "datetime":
+        raise YamlSyntaxError(line, f"`{shorten(value, 60)}` is a date with a time, which content "
+                              "files do not take; write the date alone (2026-01-31), or quote "
+                              "the value to keep it as text")
+    raise YamlSyntaxError(line, f"a plain `{value}` has a meaning of its own in YAML; quote it "
+                          f"(\"{value}\") to write it as text")
 
 
 def _int(text: str) -> int:
     digits = text.replace("_", "")
     sign = -1 if digits[:1] == "-" else 1
     digits = digits.lstrip("+-")
-    if not digits:
-        raise _NotFast
     if digits.startswith("0b"):
         return sign * int(digits[2:], 2)
     if digits.startswith("0x"):
@@ -431,39 +340,44 @@ def _float(text: str) -> float:
     return sign * float(digits)
 
 
-if _FAST:
-    class _Composer(CParser):
-        """libyaml's composer; tags resolved to markers, values built by `_build`."""
+class _Composer(CParser):
+    """libyaml's composer; tags resolved to markers, values built by `_build`."""
 
-        # Called around every node; nothing to do here (the resolver's path tracking is not
-        # used). C functions that do nothing, as a Python method each would cost a call per node
-        # (a builtin is not bound to the instance: `descend_resolver(node, index)` is
-        # `operator.is_(node, index)`, `ascend_resolver()` is `tuple()`).
-        descend_resolver = operator.is_
-        ascend_resolver = tuple
+    # Called around every node; nothing to do here (the resolver's path tracking is not
+    # used). C functions that do nothing, as a Python method each would cost a call per node
+    # (a builtin is not bound to the instance: `descend_resolver(node, index)` is
+    # `operator.is_(node, index)`, `ascend_resolver()` is `tuple()`).
+    descend_resolver = operator.is_
+    ascend_resolver = tuple
 
-        def resolve(self, kind: Any, value: Any, implicit: Any) -> _Marker:
-            if kind is ScalarNode:
-                return _PLAIN if implicit[0] and value[:1] in _BY_FIRST else _TEXT
-            return _MAP if kind is MappingNode else _SEQ
-
-
-_DIRECTIVE = re.compile(r"^%", re.M)
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> object:
+        if kind is ScalarNode:
+            return _PLAIN if implicit[0] and value[:1] in _TYPED_FIRST else _TEXT
+        return _MAP if kind is MappingNode else _SEQ
 
 
-def _parse_fast(text: str) -> Any:
-    if _DIRECTIVE.search(text):
-        raise _NotFast                 # `%YAML 1.1` changes what scalars mean: ruamel's job
+# a directive (`%YAML 1.1`, `%TAG ...`): a line starting with `%` before anything but blank and
+# comment lines (where else a `%` starts a line, it is part of a value, or a syntax error)
+_DIRECTIVE = re.compile(r"\A\ufeff?(?:[ \t]*(?:#[^\r\n]*)?\r?\n)*%")
+
+
+def _refuse_directives(text: str) -> None:
+    match = _DIRECTIVE.match(text)
+    if match is not None:
+        raise YamlSyntaxError(_line_at(text, match.end() - 1),
+                              "YAML directives (`%YAML`, `%TAG`) are not supported in content "
+                              "files: they are read as YAML 1.2; remove the line")
+
+
+def _parse(text: str) -> Any:
     parser = _Composer(text)
     try:
         node = parser.get_single_node()
     except _PyYAMLError as exc:
-        # libyaml's words are ruamel's (both come from the same parser design); reporting them
-        # directly saves re-reading a large file with the slower reader
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         problem = getattr(exc, "problem", None) or getattr(exc, "context", None)
-        if mark is None or not problem:
-            raise _NotFast from None   # pragma: no cover - libyaml marks every error
+        if mark is None or not problem:  # pragma: no cover - libyaml marks every error
+            raise YamlSyntaxError(None, f"YAML syntax: {shorten(exc)}") from None
         line = mark.line + 1
         if "nesting depth" in problem:
             raise YamlSyntaxError(line, _DEPTH) from None
@@ -502,7 +416,7 @@ def _build(node: Any, depth: int, seen: set[int] | None = None) -> Any:
         lines = out.key_lines = {}
         for key_node, value_node in node.value:
             if key_node.__class__ is not ScalarNode:
-                raise _NotFast         # a complex key
+                raise YamlSyntaxError(key_node.start_mark.line + 1, _COMPLEX_KEY)
             tag = key_node.tag
             if tag is _PLAIN and key_node.value == "<<":
                 raise YamlSyntaxError(key_node.start_mark.line + 1, _MERGE)
@@ -530,6 +444,10 @@ def _build(node: Any, depth: int, seen: set[int] | None = None) -> Any:
             append(_build(child, depth + 1, seen))
     seq.item_lines = [child.start_mark.line + 1 for child in node.value]
     return seq
+
+
+_COMPLEX_KEY = ("a list or mapping used as a key (`? [a, b]` or `{[a, b]: c}`) is not supported; "
+                "keys are plain values: write the key as text")
 
 
 def _duplicate(key: Any, first: int) -> str:

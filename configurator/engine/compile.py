@@ -20,7 +20,7 @@ from ..content.regex import translate
 COMPLEMENT = {"lt": "gte", "lte": "gt", "gt": "lte", "gte": "lt"}
 DURABLE_OP = {"lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte", "ne": "$neq"}
 
-# Limits of durable-rules 2.0.28, measured (../shared/notes/durable-rules.md), with a margin.
+# Limits of durable-rules 2.0.28, measured (docs/notes/durable-rules.md), with a margin.
 MAX_RULES_PER_STAGE = 4000          # 4,096 fails with error 106
 MAX_IDENTICAL_CONDITIONS = 250      # 257 identical conditions fail with error 108
 MAX_EQUALITY_VALUES = 500           # 513 distinct equality values on one attribute HANG

@@ -3,7 +3,7 @@
 durable-rules keeps all state in a C extension keyed by session id (sid), never releases the GIL,
 swallows exceptions raised in actions and, with its stock Host, dispatches work from background
 timer threads. This adapter drives the C extension itself and makes it predictable
-(../shared/notes/durable-rules.md):
+(docs/notes/durable-rules.md):
 - no Host, no timer threads: every activation runs synchronously, in priority order, inside
   `evaluate`, and exceptions from our actions propagate as they are;
 - one evaluation at a time per process (a lock; threads would give no parallelism anyway), so
