@@ -187,7 +187,7 @@ def load(root: str) -> dict:
 def yaml_read(root: str) -> dict:
     """Parse every YAML file of a pack with the fast reader, then with ruamel.yaml's round-trip
     reader alone (what content/yamlfile.py used before: the baseline)."""
-    from ruamel.yaml import YAML    # the baseline only; the web UI still writes YAML with it
+    from ruamel.yaml import YAML    # the baseline only (the bench extra installs it)
 
     from configurator.content import yamlfile
 

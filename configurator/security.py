@@ -36,7 +36,7 @@ import flask
 from flask.sessions import SecureCookieSessionInterface
 from flask_talisman import Talisman
 
-from .config import cookie_secure
+from .config import cookie_secure as parse_cookie_secure
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,8 @@ def cookie_secure(app: flask.Flask) -> bool:
 
 
 def _cookies(app: flask.Flask) -> None:
-    app.config["SESSION_COOKIE_SECURE"] = cookie_secure(app.config.get("SESSION_COOKIE_SECURE", "auto"))
+    app.config["SESSION_COOKIE_SECURE"] = parse_cookie_secure(
+        app.config.get("SESSION_COOKIE_SECURE", "auto"))
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.session_interface = SessionInterface()

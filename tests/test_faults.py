@@ -849,7 +849,7 @@ def test_an_exhausted_connection_pool_gives_503_not_500(sqlite_url, content):
     with 503 and Retry-After (SQLAlchemy's pool TimeoutError), and served again once one is
     free."""
     from configurator.store.db import Database
-from configurator.store.flaskdb import EXTENSION
+    from configurator.store.flaskdb import EXTENSION
     from conftest import keyed_client
 
     app = make_app(sqlite_url, content)
@@ -953,7 +953,7 @@ def test_a_session_killed_after_the_view_answered_does_not_turn_the_answer_into_
     transaction at the end of the request fails. That must not replace the view's answer with
     a 500, and the next request gets a fresh connection."""
     from configurator.store import flaskdb as db
-from configurator.store import migrate
+    from configurator.store import migrate
     from conftest import keyed_client
 
     url = pg.create_database(f"faults_killed_{secrets.token_hex(3)}")

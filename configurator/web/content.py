@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import yaml
 from flask import flash, redirect, render_template, request, url_for
 
 from ..accounts import require
@@ -38,15 +39,9 @@ def _example_profile(pack: Any) -> str:
 
 
 def _as_yaml(profile: dict) -> str:
-    from io import StringIO
-
-    from ruamel.yaml import YAML
-    out = StringIO()
-    yaml = YAML()   # round-trip: keeps the profile's own key order
-    yaml.default_flow_style = None
-    yaml.width = 100
-    yaml.dump(profile, out)
-    return out.getvalue()
+    """The profile as YAML, in its own key order (PyYAML writes it; our reader reads it back)."""
+    return yaml.safe_dump(profile, sort_keys=False, default_flow_style=None, width=100,
+                          allow_unicode=True)
 
 
 def _rulesets(pack: Any) -> list[dict]:

@@ -1,15 +1,12 @@
-"""Profiles typed or uploaded by people: YAML 1.2 (or JSON, which YAML reads) into plain values.
+"""Profiles typed or uploaded by people: YAML 1.2 (or JSON, which YAML reads) into plain values,
+through the content files' own reader (content/yamlfile.py).
 
-Aliases (`*name`) are refused before the document is built: a few lines of them can expand into
-an enormous document, and a profile never needs them.
+Aliases (`*name`) are refused, as in content files, before the document is built: a few lines of
+them can expand into an enormous document, and a profile never needs them.
 """
 from __future__ import annotations
 
 from typing import Any
-
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
-from ruamel.yaml.events import AliasEvent
 
 from ..content.yamlfile import YamlSyntaxError, parse_yaml, plain
 
@@ -17,11 +14,9 @@ from ..content.yamlfile import YamlSyntaxError, parse_yaml, plain
 def read_profile_text(text: str) -> Any:
     """Plain values from YAML or JSON text; raises YamlSyntaxError (with a line when known)."""
     try:
-        for event in YAML().parse(text):
-            if isinstance(event, AliasEvent):
-                line = event.start_mark.line + 1 if event.start_mark else None
-                raise YamlSyntaxError(line, "YAML aliases (*name) are not accepted in a "
-                                            "profile; write the values out")
-    except YAMLError:
-        pass  # parse_yaml reports syntax errors with their line
-    return plain(parse_yaml(text))
+        return plain(parse_yaml(text))
+    except YamlSyntaxError as exc:
+        if "anchors and aliases" in exc.message:    # said for a person pasting a profile
+            raise YamlSyntaxError(exc.line, "YAML aliases (*name) are not accepted in a "
+                                            "profile; write the values out") from None
+        raise
