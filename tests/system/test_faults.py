@@ -5,7 +5,7 @@ disk) problem+json with `Retry-After` while it cannot work, recovers without a r
 never leaves half of a write behind; a failed render is a 500 of its own kind that stores
 nothing.
 
-No mocks: PostgreSQL is a cluster of the tests' own (tests/pgcluster.py; the machine's is never
+No mocks: PostgreSQL is a cluster of the tests' own (pgcluster.py; the machine's is never
 touched), the server is a real gunicorn (`configurator serve`), PDFs are really rendered, and a
 full disk is SQLite's own SQLITE_FULL (`PRAGMA max_page_count`) or a real tmpfs filled up (as
 root). No assertion is about time; the figures (request counts, recovery time) are in
@@ -38,7 +38,7 @@ from configurator.content.yamlfile import plain, read_yaml
 from configurator.store.db import make_engine
 
 from conftest import REPO, unique
-from pgcluster import PgCluster, free_port, wait_until
+from .pgcluster import PgCluster, free_port, wait_until
 
 PROBLEM = "application/problem+json"
 EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))

@@ -433,5 +433,5 @@ def test_the_filter_covers_every_logger_and_keeps_plain_messages(app, caplog):
     assert "connecting to postgresql://u:***@h/d" in messages
     assert "plain 50% done" in messages
     failed = next(m for m in messages if m.startswith("lookup failed"))
-    assert re.fullmatch(r"lookup failed \| KeyError: 'missing' \(at tests/test_security_headers"
-                        r"\.py:\d+\)", failed), failed
+    assert re.fullmatch(r"lookup failed \| KeyError: 'missing' \(at tests/system/"
+                        r"test_security_headers\.py:\d+\)", failed), failed
