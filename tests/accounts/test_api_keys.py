@@ -19,7 +19,7 @@ from configurator.api import auth
 from configurator.app import create_app
 from configurator.store.models import ApiKey
 
-from conftest import keyed_client, make_api_key, unique
+from helpers import keyed_client, make_api_key, unique
 
 PROBLEM = "application/problem+json"
 # Values for the URL variables of every API route; the resources need not exist: a request the

@@ -19,7 +19,7 @@ from configurator.api import auth, errors
 from configurator.app import create_app
 from configurator.services import Content, configure
 
-from conftest import REPO, keyed_client, unique
+from helpers import REPO, keyed_client, unique
 
 PROBLEM = "application/problem+json"
 

@@ -16,7 +16,7 @@ from configurator.content.yamlfile import plain, read_yaml
 from configurator.store import customers, db
 from configurator.store.configurations import add_revision, create_configuration
 
-from .conftest import USERS, sign_in
+from helpers import USERS, sign_in
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]

@@ -28,7 +28,7 @@ from configurator.store import migrate
 from configurator.store.db import Database
 from configurator.store.profiles import read_latest_profiles
 
-from conftest import REPO
+from helpers import REPO
 
 RULE = "pr-tier-strategic"       # the demo's strategic-tier discount on business applications
 GIT_ENV = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",

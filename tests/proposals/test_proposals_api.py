@@ -19,7 +19,7 @@ from configurator.store import configurations as configurations_store
 from configurator.store import proposals as store
 from configurator.store.models import Proposal
 
-from conftest import REPO, unique
+from helpers import REPO, unique
 
 PROBLEM = "application/problem+json"
 

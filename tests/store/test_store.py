@@ -23,7 +23,7 @@ from configurator.store.db import make_engine
 from configurator.store.models import (ContentBlob, ContentFile, ContentVersion, Customer,
                                        Revision)
 
-from conftest import REPO, unique
+from helpers import REPO, unique
 
 
 def _profile(example_profiles, name: str, index: int = 0) -> dict:

@@ -45,7 +45,7 @@ from configurator.accounts import apikeys
 from configurator.content.problems import ContentError
 from configurator.services import MAX_RETIRED, ArchivedPipelines, Content, configure
 from configurator.store.db import Database
-from conftest import REPO, unique
+from helpers import REPO, unique
 
 PACK_FOLDERS = ("catalog", "rules", "proposals")
 CONFIGURATOR = (Path(sys.executable).with_name("configurator")
@@ -299,7 +299,7 @@ def test_a_proposal_is_rendered_from_its_versions_templates_not_the_edited_files
     import pypdf
 
     from configurator.app import create_app
-    from conftest import keyed_client
+    from helpers import keyed_client
 
     def pdf_text(client, configuration: dict) -> tuple[str, str]:
         made = client.post(f"/api/v1/configurations/{configuration['id']}/revisions/1/proposals",

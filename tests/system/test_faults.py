@@ -37,7 +37,7 @@ from sqlalchemy import text
 from configurator.content.yamlfile import plain, read_yaml
 from configurator.store.db import make_engine
 
-from conftest import REPO, unique
+from helpers import REPO, unique
 from .pgcluster import PgCluster, free_port, wait_until
 
 PROBLEM = "application/problem+json"
@@ -660,7 +660,7 @@ def test_a_full_disk_gives_507_and_leaves_every_configuration_as_it_was(tmp_path
         migrate.upgrade(disk.url)
         app = make_app(disk.url, content)
         disk.attach(app.extensions["configurator.db"].engine)
-        from conftest import keyed_client
+        from helpers import keyed_client
         client = keyed_client(app)
         web = signed_in_web_client(app)
         created = client.post("/api/v1/configurations",
@@ -727,7 +727,7 @@ def test_a_failing_proposal_render_is_reported_and_changes_nothing(sqlite_url, t
     import shutil
 
     from configurator.services import Content
-    from conftest import keyed_client
+    from helpers import keyed_client
 
     snippet, kind, said = BREAKAGES[breakage]
     root = tmp_path / "pack"
@@ -792,7 +792,7 @@ def test_a_database_that_accepts_but_never_answers_gives_503_within_the_connect_
     """A postmaster that is stopped (SIGSTOP) still has its connections accepted by the kernel,
     then never answers: without a connect timeout every request would hang."""
     from configurator.store import migrate
-    from conftest import keyed_client
+    from helpers import keyed_client
 
     url = pg.create_database(f"faults_hang_{secrets.token_hex(3)}")
     migrate.upgrade(url)
@@ -849,7 +849,7 @@ def test_an_exhausted_connection_pool_gives_503_not_500(sqlite_url, content):
     with 503 and Retry-After (SQLAlchemy's pool TimeoutError), and served again once one is
     free."""
     from configurator.store.db import EXTENSION, Database
-    from conftest import keyed_client
+    from helpers import keyed_client
 
     app = make_app(sqlite_url, content)
     client = keyed_client(app)
@@ -903,7 +903,7 @@ def test_a_full_postgres_disk_gives_507_and_stores_nothing_half(pg, content):
     """The database's tablespace on a tmpfs that fills up (its write-ahead log stays on the real
     disk, so PostgreSQL itself keeps running): PostgreSQL's disk_full (53100) is a 507."""
     from configurator.store import migrate
-    from conftest import keyed_client
+    from helpers import keyed_client
 
     name = f"faults_full_{secrets.token_hex(3)}"
     mount = pg.tmpfs_tablespace(name, "48m")
@@ -952,7 +952,7 @@ def test_a_session_killed_after_the_view_answered_does_not_turn_the_answer_into_
     transaction at the end of the request fails. That must not replace the view's answer with
     a 500, and the next request gets a fresh connection."""
     from configurator.store import db, migrate
-    from conftest import keyed_client
+    from helpers import keyed_client
 
     url = pg.create_database(f"faults_killed_{secrets.token_hex(3)}")
     migrate.upgrade(url)

@@ -21,8 +21,7 @@ from configurator.proposals.render import render_html, render_timeout
 from configurator.services import Content
 from configurator.store import db
 
-from conftest import REPO, keyed_client, unique
-from helpers import write_pack
+from helpers import REPO, keyed_client, unique, write_pack
 
 PROBLEM = "application/problem+json"
 PASSWORD = "correct horse battery staple"

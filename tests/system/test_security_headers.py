@@ -19,7 +19,7 @@ from configurator.app import create_app
 from configurator.config import cookie_secure, load_config
 from configurator.store import db
 
-from conftest import unique
+from helpers import unique
 
 PASSWORD = "correct horse battery staple"
 API_KEY_SHAPE = re.compile(r"cfg_[0-9a-f]{8}_[A-Za-z0-9_-]{43}")

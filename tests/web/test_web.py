@@ -23,8 +23,7 @@ from configurator.store.proposals import approval_status
 from configurator.web import changes
 from configurator.web.profile_form import build_form, parse_form
 
-from conftest import unique
-from helpers import write_pack
+from helpers import unique, write_pack
 
 PASSWORD = "correct-horse-9"
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
