@@ -1,5 +1,6 @@
 """Shared fixtures: a real, migrated database (SQLite, and PostgreSQL when reachable), the demo
-content, the Flask app, its test client, and a database session that rolls back.
+content, the Flask app, its test client, a click runner for the commands, and a database session
+that rolls back.
 
 Database tests run once per backend: every test that uses `database_url` (through `app`,
 `client` or `db_session`) is collected as `[sqlite]` and `[postgresql]`. PostgreSQL is used when
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy.orm import Session
 
 from configurator.app import create_app
@@ -97,6 +99,13 @@ def api_key(app: Any) -> str:
 def client(app: Any, api_key: str) -> Any:
     """The app's test client, sending `api_key` with every request (web pages ignore it)."""
     return keyed_client(app, api_key)
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    """click's test runner, for the `configurator` command and the command groups the tests build
+    from one package's commands; it runs them in this process."""
+    return CliRunner()
 
 
 @pytest.fixture
