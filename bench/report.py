@@ -128,7 +128,8 @@ def render(r: dict) -> str:
             "baseline is the same pipeline with the plain-Python reference engine "
             "(`configurator/engine/reference_engine.py`: the simplest correct loop over the same "
             "rules, with the same priorities, chaining, fire-once, drafts and effective dates; "
-            "`tests/test_reference_engine.py` checks that both give identical documents).", "",
+            "`tests/engine/test_reference_engine.py` checks that both give identical "
+            "documents).", "",
             "| pack | rules fired (mean) | durable-rules median / p99 | CPU p99 | configurations/s "
             "| reference engine median / p99 | reference /s |",
             "|---|---|---|---|---|---|---|"]
@@ -300,7 +301,8 @@ LIMITS = """## What limits the figures
   the rulesets whose first test may hold, each with a world fact of just the facts its rules
   compare, and `DurableEngine.evaluate_merged` fires the rules that hold in any of them in the
   stage's single firing order, re-asserting each world after a derived fact changed. The same
-  documents as one ruleset per stage and as the reference engine (tests/test_engine_partitions.py).
+  documents as one ruleset per stage and as the reference engine
+  (tests/engine/test_engine_partitions.py).
 - **malloc tuning** (`durable_adapter`, glibc only; `CONFIGURATOR_MALLOC_TUNING=0` turns it
   off): mmap threshold 32 MB, trim threshold 128 MB, so durable-rules' per-session blocks are
   reused from the heap; set-up and deletion of a session cost 5-10x less.

@@ -1,5 +1,6 @@
 """Shared fixtures: a real, migrated database (SQLite, and PostgreSQL when reachable), the demo
-content, the Flask app, its test client, and a database session that rolls back.
+content, the Flask app, its test client, a click runner for the commands, and a database session
+that rolls back.
 
 Database tests run once per backend: every test that uses `database_url` (through `app`,
 `client` or `db_session`) is collected as `[sqlite]` and `[postgresql]`. PostgreSQL is used when
@@ -16,18 +17,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy.orm import Session
 
-from configurator.accounts import apikeys
-from configurator.accounts.roles import SCOPES
 from configurator.app import create_app
 from configurator.config import normalise_database_url
 from configurator.content.yamlfile import plain, read_yaml
 from configurator.services.content import Content
 from configurator.store import migrate
 from configurator.store.db import make_engine
+from helpers import REPO, keyed_client, make_api_key
 
-REPO = Path(__file__).resolve().parents[1]
 POSTGRES_ADMIN_URL = os.environ.get("CONFIGURATOR_TEST_POSTGRES",
                                     "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -89,21 +89,6 @@ def app(database_url: str, content: Content) -> Iterator[Any]:
     app.extensions["configurator.db"].dispose()
 
 
-def make_api_key(app: Any, scopes: tuple[str, ...] = SCOPES, **options: Any) -> str:
-    """A new API key in `app`'s database (every scope unless told)."""
-    with app.extensions["configurator.db"].sessions() as session:
-        _, key = apikeys.create(session, "tests", scopes, **options)
-        session.commit()
-    return key
-
-
-def keyed_client(app: Any, key: str | None = None) -> Any:
-    """A test client sending `key` (a new all-scopes key unless given) with every request."""
-    client = app.test_client()
-    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {key or make_api_key(app)}"
-    return client
-
-
 @pytest.fixture
 def api_key(app: Any) -> str:
     """A valid API key with every scope, for `Authorization: Bearer <key>`."""
@@ -114,6 +99,13 @@ def api_key(app: Any) -> str:
 def client(app: Any, api_key: str) -> Any:
     """The app's test client, sending `api_key` with every request (web pages ignore it)."""
     return keyed_client(app, api_key)
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    """click's test runner, for the `configurator` command and the command groups the tests build
+    from one package's commands; it runs them in this process."""
+    return CliRunner()
 
 
 @pytest.fixture
@@ -144,8 +136,3 @@ def example_profiles() -> list[dict[str, Any]]:
                           "adjustments": test.get("adjustments") or []})
     assert len(found) >= 4
     return found
-
-
-def unique(prefix: str = "Test") -> str:
-    """A company name no other test uses."""
-    return f"{prefix} {secrets.token_hex(4)}"

@@ -1,12 +1,22 @@
-"""Small content packs written into a temporary directory, for tests that pin one behaviour."""
+"""What the tests import (conftest.py holds only fixtures, and no test imports it): small content
+packs written into a temporary directory, for tests that pin one behaviour; API keys, keyed test
+clients and unique names; the browser tests' users and sign-in.
+
+Child processes of some tests import this module too (PYTHONPATH=tests), so it imports only the
+content and the engine at the top; what needs the app imports it inside the function."""
 from __future__ import annotations
 
+import secrets
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from configurator.content.pack import load_pack
 from configurator.content.adjustments import parse_adjustments
 from configurator.engine.pipeline import Pipeline
+
+REPO = Path(__file__).resolve().parents[1]
 
 CATALOG = {
     "catalog/platform.yaml": """
@@ -126,3 +136,54 @@ def lines(doc: dict) -> dict[str, dict]:
 
 def fired(doc: dict) -> list[str]:
     return [f["rule"] for f in doc["fired"]]
+
+
+# --- the app: API keys, keyed clients, names --------------------------------------------------
+
+def make_api_key(app: Any, scopes: tuple[str, ...] | None = None, **options: Any) -> str:
+    """A new API key in `app`'s database (every scope unless told)."""
+    from configurator.accounts import apikeys
+    from configurator.accounts.roles import SCOPES
+
+    with app.extensions["configurator.db"].sessions() as session:
+        _, key = apikeys.create(session, "tests", SCOPES if scopes is None else scopes, **options)
+        session.commit()
+    return key
+
+
+def keyed_client(app: Any, key: str | None = None) -> Any:
+    """A test client sending `key` (a new all-scopes key unless given) with every request."""
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {key or make_api_key(app)}"
+    return client
+
+
+def unique(prefix: str = "Test") -> str:
+    """A company name no other test uses."""
+    return f"{prefix} {secrets.token_hex(4)}"
+
+
+# --- browser tests (tests/browser/) ---------------------------------------------------------
+
+PASSWORD = "browser-test-password"
+USERS = {"lead": ("lea.lead@example.com", "Lea Lead", "solution-lead"),
+         "pm": ("pat.pm@example.com", "Pat Product", "product-manager"),
+         "admin": ("ada.admin@example.com", "Ada Admin", "admin")}
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: Any
+
+    def user(self, who: str) -> tuple[str, str]:
+        return USERS[who][0], PASSWORD
+
+
+def sign_in(page: Any, server: LiveServer, who: str = "lead") -> None:
+    email, password = server.user(who)
+    page.goto(server.url + "/")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_selector("text=Signed in as")

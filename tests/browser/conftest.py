@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -20,25 +19,13 @@ from configurator.accounts import services
 from configurator.app import create_app
 from configurator.store import flaskdb as db
 from configurator.store import migrate
+from helpers import PASSWORD, USERS, LiveServer
 
 CHROMIUM = os.environ.get("CONFIGURATOR_CHROMIUM", "/usr/bin/chromium")
 # As the machine notes advise for a closed network: no background traffic, no first-run work.
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                "--disable-background-networking", "--disable-component-update",
                "--disable-sync", "--disable-dev-shm-usage"]
-PASSWORD = "browser-test-password"
-USERS = {"lead": ("lea.lead@example.com", "Lea Lead", "solution-lead"),
-         "pm": ("pat.pm@example.com", "Pat Product", "product-manager"),
-         "admin": ("ada.admin@example.com", "Ada Admin", "admin")}
-
-
-@dataclass
-class LiveServer:
-    url: str
-    app: Any
-
-    def user(self, who: str) -> tuple[str, str]:
-        return USERS[who][0], PASSWORD
 
 
 @pytest.fixture(scope="session")
@@ -90,12 +77,3 @@ def page(browser: Any) -> Iterator[Any]:
         yield page
     finally:
         context.close()
-
-
-def sign_in(page: Any, server: LiveServer, who: str = "lead") -> None:
-    email, password = server.user(who)
-    page.goto(server.url + "/")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_selector("text=Signed in as")

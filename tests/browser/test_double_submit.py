@@ -14,7 +14,7 @@ from configurator.web import customers as customer_pages
 from configurator.store.configurations import list_configurations
 from configurator.store.customers import save_profile
 
-from .conftest import sign_in
+from helpers import sign_in
 
 pytestmark = pytest.mark.slow
 

@@ -17,7 +17,7 @@ from configurator.store import customers
 from configurator.store import flaskdb as db
 from configurator.services.configurations import add_revision, create_configuration
 
-from .conftest import USERS, sign_in
+from helpers import USERS, sign_in
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ import secrets
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import sign_in
+from helpers import sign_in
 
 pytestmark = pytest.mark.slow
 

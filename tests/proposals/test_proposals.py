@@ -26,8 +26,7 @@ from configurator.proposals.analysis import compare, needs_answered
 from configurator.proposals.pdf import FolderFetcher, Refused
 from configurator.proposals.view import Format
 
-from conftest import REPO
-from helpers import write_pack
+from helpers import REPO, write_pack
 
 TEMPLATE = REPO / "proposals" / "standard"
 REVISION_TIME = dt.datetime(2026, 11, 28, 9, 30, tzinfo=dt.timezone.utc)

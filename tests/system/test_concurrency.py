@@ -46,7 +46,7 @@ from configurator.content.problems import ContentError
 from configurator.services.configurations import configure
 from configurator.services.content import MAX_RETIRED, ArchivedPipelines, Content
 from configurator.store.db import Database
-from conftest import REPO, unique
+from helpers import REPO, unique
 
 PACK_FOLDERS = ("catalog", "rules", "proposals")
 CONFIGURATOR = (Path(sys.executable).with_name("configurator")
@@ -300,7 +300,7 @@ def test_a_proposal_is_rendered_from_its_versions_templates_not_the_edited_files
     import pypdf
 
     from configurator.app import create_app
-    from conftest import keyed_client
+    from helpers import keyed_client
 
     def pdf_text(client, configuration: dict) -> tuple[str, str]:
         made = client.post(f"/api/v1/configurations/{configuration['id']}/revisions/1/proposals",

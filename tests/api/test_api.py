@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from flask_smorest import Blueprint
 from werkzeug.serving import make_server
 
@@ -20,7 +19,7 @@ from configurator.app import create_app
 from configurator.services.configurations import configure
 from configurator.services.content import Content
 
-from conftest import REPO, keyed_client, unique
+from helpers import REPO, keyed_client, unique
 
 PROBLEM = "application/problem+json"
 
@@ -87,13 +86,13 @@ def test_api_document_equals_the_service_document_for_every_example(client, cont
         assert created["document"] == as_json(alone), example["name"]
 
 
-def test_api_document_equals_the_cli_document(client, example_profiles, tmp_path):
+def test_api_document_equals_the_cli_document(client, example_profiles, tmp_path, runner):
     from configurator.cli import cli
 
     example = example_profiles[1]
     path = tmp_path / "profile.json"
     path.write_text(json.dumps(example["profile"]))
-    result = CliRunner().invoke(cli, ["--content", str(REPO), "configure", str(path), "--json"])
+    result = runner.invoke(cli, ["--content", str(REPO), "configure", str(path), "--json"])
     assert result.exit_code == 0, result.output
     created = create(client, example["profile"])
     assert created["document"] == json.loads(result.output)

@@ -34,7 +34,7 @@ from configurator.services.content import Content
 from jinja2 import TemplateNotFound
 from helpers import write_pack
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CHILD_TIMEOUT = 120     # generous: each child below finishes in a few seconds
 
 RULES = {"r.yaml": """

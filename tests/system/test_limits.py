@@ -24,8 +24,7 @@ from configurator.services.rendering import proposal_html as render_html
 from configurator.services.rendering import render_proposal
 from configurator.store import flaskdb as db
 
-from conftest import REPO, keyed_client, unique
-from helpers import write_pack
+from helpers import REPO, keyed_client, unique, write_pack
 
 PROBLEM = "application/problem+json"
 PASSWORD = "correct horse battery staple"

@@ -15,7 +15,7 @@ key with every scope. Each response must:
 Random ids and bodies mostly miss (404, 422), so the positive runs also draw, now and then, the
 ids of a seeded configuration, its revisions and a proposal, the catalog's real family and
 module ids, real modules, approval roles and templates, and profiles: the example customers,
-profiles generated from the profile declaration (the strategy of tests/test_properties.py), and
+profiles generated from the profile declaration (the strategy of test_properties.py), and
 example customers with any text (NUL, unpaired surrogates) in a text field. Then the 200/201
 bodies are checked too. Operations that create things keep small budgets (`OPERATIONS`); PDF
 rendering (about 1-2 s a render) is reached by a few examples only, and each distinct render
@@ -42,7 +42,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance,
                                                response_headers_conformance,
                                                response_schema_conformance,
                                                status_code_conformance)
-from test_properties import adjustments, broken_profiles, profiles
+from .test_properties import adjustments, broken_profiles, profiles
 
 from configurator.api.errors import unstorable_text
 
@@ -193,7 +193,7 @@ def _substitute(case: Any, data: st.DataObject, seed: Seed) -> None:
         how = data.draw(st.sampled_from(["example", "generated", "as is"]), label="profile")
         if how != "as is":
             body["profile"] = dict(data.draw(st.sampled_from(seed.profiles)) if how == "example"
-                                   # valid by the declaration (tests/test_properties.py)
+                                   # valid by the declaration (test_properties.py)
                                    else data.draw(seed.generated))
             if data.draw(st.booleans(), label="hostile text"):
                 name = data.draw(st.sampled_from(["name", "country", "competitors"]))
@@ -201,7 +201,7 @@ def _substitute(case: Any, data: st.DataObject, seed: Seed) -> None:
                 body["profile"][name] = [text] if name == "competitors" else text
     if "adjustments" in body:
         how = data.draw(st.sampled_from(["valid", "real modules", "as is"]), label="adjustments")
-        if how == "valid":      # every action, edge values (tests/test_properties.py)
+        if how == "valid":      # every action, edge values (test_properties.py)
             body["adjustments"] = data.draw(seed.adjustments)
         for adjustment in body["adjustments"] if how == "real modules" else []:
             if isinstance(adjustment, dict) and "module" in adjustment:
@@ -388,7 +388,7 @@ def test_ids_beyond_the_database_integer_are_404s(client: Any) -> None:
 
 def test_invalid_profiles_are_422s_naming_the_field(api_schema: Any, client: Any, api_key: str,
                                                    seed: Seed) -> None:
-    """A profile broken in one place (tests/test_properties.py's broken_profiles) is a documented
+    """A profile broken in one place (test_properties.py's broken_profiles) is a documented
     422 whose `errors` name `profile.<that field>`."""
     operation = api_schema["/api/v1/configurations"]["POST"]
     spec = client.application.extensions["configurator.content"].pack.profile

@@ -9,7 +9,6 @@ import secrets
 
 import click
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import select, text
 
 from configurator.accounts import apikeys
@@ -19,7 +18,7 @@ from configurator.api import auth
 from configurator.app import create_app
 from configurator.store.models import ApiKey
 
-from conftest import keyed_client, make_api_key, unique
+from helpers import keyed_client, make_api_key, unique
 
 PROBLEM = "application/problem+json"
 # Values for the URL variables of every API route; the resources need not exist: a request the
@@ -198,8 +197,7 @@ def key_cli(database_url, monkeypatch):
     return cli
 
 
-def test_apikey_commands_create_list_rotate_revoke(key_cli, app):
-    runner = CliRunner()
+def test_apikey_commands_create_list_rotate_revoke(key_cli, app, runner):
     name = f"cli-{secrets.token_hex(3)}"
     created = runner.invoke(key_cli, ["apikey", "create", "--name", name, "--scope", "configure",
                                       "--scope", "catalog:read", "--rate-limit", "50/second"])
@@ -287,8 +285,7 @@ def test_web_roles_are_sets_of_the_same_scopes():
     assert allowed("admin", "users") and not allowed("solution-lead", "users")
 
 
-def test_apikey_ensure_demo_keeps_one_working_key(key_cli, app, tmp_path):
-    runner = CliRunner()
+def test_apikey_ensure_demo_keeps_one_working_key(key_cli, app, tmp_path, runner):
     key_file = tmp_path / "var" / "demo-api-key"
     first = runner.invoke(key_cli, ["apikey", "ensure-demo", "--key-file", str(key_file)])
     assert first.exit_code == 0, first.output

@@ -19,7 +19,7 @@ from configurator.app import create_app
 from configurator.config import cookie_secure, load_config
 from configurator.store import flaskdb as db
 
-from conftest import unique
+from helpers import unique
 
 PASSWORD = "correct horse battery staple"
 API_KEY_SHAPE = re.compile(r"cfg_[0-9a-f]{8}_[A-Za-z0-9_-]{43}")
@@ -433,5 +433,5 @@ def test_the_filter_covers_every_logger_and_keeps_plain_messages(app, caplog):
     assert "connecting to postgresql://u:***@h/d" in messages
     assert "plain 50% done" in messages
     failed = next(m for m in messages if m.startswith("lookup failed"))
-    assert re.fullmatch(r"lookup failed \| KeyError: 'missing' \(at tests/test_security_headers"
-                        r"\.py:\d+\)", failed), failed
+    assert re.fullmatch(r"lookup failed \| KeyError: 'missing' \(at tests/system/"
+                        r"test_security_headers\.py:\d+\)", failed), failed

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from configurator.store import idempotency
 from configurator.store.models import IdempotentRequest
 
-from conftest import keyed_client, make_api_key, unique
+from helpers import keyed_client, make_api_key, unique
 
 PROBLEM = "application/problem+json"
 

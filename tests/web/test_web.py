@@ -9,7 +9,6 @@ import re
 import secrets
 
 import pytest
-from click.testing import CliRunner
 from werkzeug.datastructures import MultiDict
 
 from configurator.accounts import services as accounts
@@ -23,8 +22,7 @@ from configurator.store.proposals import approval_status
 from configurator.web import changes
 from configurator.web.profile_form import build_form, parse_form
 
-from conftest import unique
-from helpers import write_pack
+from helpers import unique, write_pack
 
 PASSWORD = "correct-horse-9"
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -798,8 +796,7 @@ def user_cli(database_url, monkeypatch):
     return cli
 
 
-def test_user_commands_create_list_deactivate(user_cli):
-    runner = CliRunner()
+def test_user_commands_create_list_deactivate(user_cli, runner):
     email = f"cli-{secrets.token_hex(3)}@example.com"
     created = runner.invoke(user_cli, ["user", "create", email, "--name", "Cli Lead",
                                        "--role", "product-manager"])
@@ -819,8 +816,7 @@ def test_user_commands_create_list_deactivate(user_cli):
 
 
 def test_ensure_demo_creates_the_demo_user_once_and_prints_its_credentials(user_cli, tmp_path,
-                                                                           database_url):
-    runner = CliRunner()
+                                                                           database_url, runner):
     secret = tmp_path / "demo-password"
     first = runner.invoke(user_cli, ["user", "ensure-demo", "--password-file", str(secret)])
     assert first.exit_code == 0, first.output

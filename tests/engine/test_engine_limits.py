@@ -23,7 +23,7 @@ from configurator.engine.durable_adapter import EngineError
 from configurator.engine.pipeline import Pipeline, compile_pack
 from helpers import Configurator, fired, write_pack
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ADAPTER_TESTS = len(limits.ADAPTER_FIRST_TESTS)     # the sentinel's and the marker's first tests
 
 

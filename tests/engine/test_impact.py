@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from configurator.content.pack import load_pack
 from configurator.content.yamlfile import line_of, read_yaml
@@ -28,7 +27,7 @@ from configurator.store import migrate
 from configurator.store.db import Database
 from configurator.store.profiles import read_latest_profiles
 
-from conftest import REPO
+from helpers import REPO
 
 RULE = "pr-tier-strategic"       # the demo's strategic-tier discount on business applications
 GIT_ENV = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
@@ -176,10 +175,10 @@ def test_a_directory_base_and_the_text_report(tmp_path):
     assert "rules responsible: " in done.stdout and f"{RULE} (changed)" in done.stdout
 
 
-def test_identical_content_affects_no_one(tmp_path):
+def test_identical_content_affects_no_one(tmp_path, runner):
     root = copy_demo(tmp_path / "pack")
-    done = CliRunner().invoke(impact_command, ["--base", str(root), "--no-database"],
-                              obj={"content": root})
+    done = runner.invoke(impact_command, ["--base", str(root), "--no-database"],
+                         obj={"content": root})
     assert done.exit_code == 0, done.output
     assert "No customer's solution changes." in done.output
     assert "Content changes: no rule or module changed" in done.output

@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -25,7 +24,7 @@ from configurator.store.db import make_engine
 from configurator.store.models import (ContentBlob, ContentFile, ContentVersion, Customer,
                                        Revision)
 
-from conftest import REPO, unique
+from helpers import REPO, unique
 
 
 def _profile(example_profiles, name: str, index: int = 0) -> dict:
@@ -286,10 +285,9 @@ def _cli():
     return cli
 
 
-def test_db_commands_migrate_and_report(tmp_path, monkeypatch):
+def test_db_commands_migrate_and_report(tmp_path, monkeypatch, runner):
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("DATABASE_URL", url)
-    runner = CliRunner()
     before = runner.invoke(_cli(), ["db", "current"])
     assert before.exit_code == 0, before.output
     assert "not migrated" in before.output
@@ -300,18 +298,18 @@ def test_db_commands_migrate_and_report(tmp_path, monkeypatch):
     assert migrate.drift(url) == []
 
 
-def test_db_upgrade_reports_an_unreachable_database(monkeypatch):
+def test_db_upgrade_reports_an_unreachable_database(monkeypatch, runner):
     monkeypatch.setenv("DATABASE_URL", "postgresql://nobody:secret@127.0.0.1:1/nothing")
-    result = CliRunner().invoke(_cli(), ["db", "upgrade"])
+    result = runner.invoke(_cli(), ["db", "upgrade"])
     assert result.exit_code == 1
     assert "cannot migrate the database" in result.output
     assert "Traceback" not in result.output
     assert "secret" not in result.output
 
 
-def test_content_option_reaches_the_server_environment(monkeypatch, tmp_path):
+def test_content_option_reaches_the_server_environment(monkeypatch, tmp_path, runner):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'env.db'}")
     monkeypatch.setenv("CONFIGURATOR_CONTENT", "/nowhere")  # restored after the test
-    result = CliRunner().invoke(_cli(), ["--content", str(REPO), "db", "current"])
+    result = runner.invoke(_cli(), ["--content", str(REPO), "db", "current"])
     assert result.exit_code == 0, result.output
     assert os.environ["CONFIGURATOR_CONTENT"] == str(Path(REPO).resolve())

@@ -8,7 +8,6 @@ import shutil
 
 import pypdf
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from configurator.cli import cli
@@ -21,7 +20,7 @@ from configurator.store import configurations as configurations_store
 from configurator.store import proposals as store
 from configurator.store.models import Proposal
 
-from conftest import REPO, unique
+from helpers import REPO, unique
 
 PROBLEM = "application/problem+json"
 
@@ -222,21 +221,21 @@ def test_proposal_rows_are_only_written_for_rendered_pdfs(db_session, content):
 
 # --- the CLI ----------------------------------------------------------------------------------
 
-def test_configure_writes_the_pdf_proposal(tmp_path):
+def test_configure_writes_the_pdf_proposal(tmp_path, runner):
     out = tmp_path / "kestrel.pdf"
-    result = CliRunner().invoke(cli, ["configure", str(REPO / "examples" /
-                                                       "kestrel-network-systems-ltd.yaml"),
-                                      "--pdf", str(out), "--language", "zh"])
+    result = runner.invoke(cli, ["configure", str(REPO / "examples" /
+                                                  "kestrel-network-systems-ltd.yaml"),
+                                 "--pdf", str(out), "--language", "zh"])
     assert result.exit_code == 0, result.output
     assert "Proposal written to" in result.output and "DRAFT" in result.output
     text = pdf_text(out.read_bytes())
     assert "Kestrel Network Systems Ltd" in text and "执行摘要" in text
 
 
-def test_configure_refuses_an_unknown_proposal_language(tmp_path):
-    result = CliRunner().invoke(cli, ["configure", str(REPO / "examples" /
-                                                       "kestrel-network-systems-ltd.yaml"),
-                                      "--pdf", str(tmp_path / "x.pdf"), "--language", "fr"])
+def test_configure_refuses_an_unknown_proposal_language(tmp_path, runner):
+    result = runner.invoke(cli, ["configure", str(REPO / "examples" /
+                                                  "kestrel-network-systems-ltd.yaml"),
+                                 "--pdf", str(tmp_path / "x.pdf"), "--language", "fr"])
     assert result.exit_code == 2
     assert "--language" in result.output and "en, zh" in result.output
     assert not (tmp_path / "x.pdf").exists()

@@ -18,7 +18,7 @@ from configurator.content.conditions import holds
 from configurator.services.trial import minimal_profile
 from helpers import PROFILE, Configurator, fired, lines, write_pack
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def ruleset(stage: str, body: str, name: str = "r") -> str:

@@ -12,8 +12,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from configurator.app import create_app
-from conftest import make_api_key
-from helpers import write_pack
+from helpers import make_api_key, write_pack
 
 RULE = """
     ruleset: r

@@ -5,7 +5,7 @@ disk) problem+json with `Retry-After` while it cannot work, recovers without a r
 never leaves half of a write behind; a failed render is a 500 of its own kind that stores
 nothing.
 
-No mocks: PostgreSQL is a cluster of the tests' own (tests/pgcluster.py; the machine's is never
+No mocks: PostgreSQL is a cluster of the tests' own (pgcluster.py; the machine's is never
 touched), the server is a real gunicorn (`configurator serve`), PDFs are really rendered, and a
 full disk is SQLite's own SQLITE_FULL (`PRAGMA max_page_count`) or a real tmpfs filled up (as
 root). No assertion is about time; the figures (request counts, recovery time) are in
@@ -37,8 +37,8 @@ from sqlalchemy import text
 from configurator.content.yamlfile import plain, read_yaml
 from configurator.store.db import make_engine
 
-from conftest import REPO, unique
-from pgcluster import PgCluster, free_port, wait_until
+from helpers import REPO, unique
+from .pgcluster import PgCluster, free_port, wait_until
 
 PROBLEM = "application/problem+json"
 EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
@@ -660,7 +660,7 @@ def test_a_full_disk_gives_507_and_leaves_every_configuration_as_it_was(tmp_path
         migrate.upgrade(disk.url)
         app = make_app(disk.url, content)
         disk.attach(app.extensions["configurator.db"].engine)
-        from conftest import keyed_client
+        from helpers import keyed_client
         client = keyed_client(app)
         web = signed_in_web_client(app)
         created = client.post("/api/v1/configurations",
@@ -727,7 +727,7 @@ def test_a_failing_proposal_render_is_reported_and_changes_nothing(sqlite_url, t
     import shutil
 
     from configurator.services.content import Content
-    from conftest import keyed_client
+    from helpers import keyed_client
 
     snippet, kind, said = BREAKAGES[breakage]
     root = tmp_path / "pack"
@@ -792,7 +792,7 @@ def test_a_database_that_accepts_but_never_answers_gives_503_within_the_connect_
     """A postmaster that is stopped (SIGSTOP) still has its connections accepted by the kernel,
     then never answers: without a connect timeout every request would hang."""
     from configurator.store import migrate
-    from conftest import keyed_client
+    from helpers import keyed_client
 
     url = pg.create_database(f"faults_hang_{secrets.token_hex(3)}")
     migrate.upgrade(url)
@@ -850,7 +850,7 @@ def test_an_exhausted_connection_pool_gives_503_not_500(sqlite_url, content):
     free."""
     from configurator.store.db import Database
     from configurator.store.flaskdb import EXTENSION
-    from conftest import keyed_client
+    from helpers import keyed_client
 
     app = make_app(sqlite_url, content)
     client = keyed_client(app)
@@ -904,7 +904,7 @@ def test_a_full_postgres_disk_gives_507_and_stores_nothing_half(pg, content):
     """The database's tablespace on a tmpfs that fills up (its write-ahead log stays on the real
     disk, so PostgreSQL itself keeps running): PostgreSQL's disk_full (53100) is a 507."""
     from configurator.store import migrate
-    from conftest import keyed_client
+    from helpers import keyed_client
 
     name = f"faults_full_{secrets.token_hex(3)}"
     mount = pg.tmpfs_tablespace(name, "48m")
@@ -954,7 +954,7 @@ def test_a_session_killed_after_the_view_answered_does_not_turn_the_answer_into_
     a 500, and the next request gets a fresh connection."""
     from configurator.store import flaskdb as db
     from configurator.store import migrate
-    from conftest import keyed_client
+    from helpers import keyed_client
 
     url = pg.create_database(f"faults_killed_{secrets.token_hex(3)}")
     migrate.upgrade(url)
