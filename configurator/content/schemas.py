@@ -15,7 +15,7 @@ fields are declared, which values an enum field allows) stays with `configurator
 This module holds the schema of rule-set files (conditions, operators, actions) and the list of
 the four schemas; data_schemas.py holds those of the catalog, profile and rule-test files, and
 schema_parts.py the pieces all four are made of. `configurator schemas` writes the four files to
-`schemas/`; tests/test_schemas.py fails when the committed files differ from what is built here.
+`schemas/`; tests/content/test_schemas.py fails when the committed files differ from what is built here.
 """
 from __future__ import annotations
 
