@@ -19,7 +19,7 @@ import pytest
 
 from configurator.content.pack import load_pack
 from configurator.engine import compile as limits
-from configurator.engine.durable_adapter import EngineError
+from configurator.engine.errors import EngineError
 from configurator.engine.pipeline import Pipeline, compile_pack
 from helpers import Configurator, fired, write_pack
 

@@ -59,7 +59,7 @@ def impact_command(ctx: click.Context, base_ref: str, fmt: str, no_database: boo
     from ..content.gitref import BaseNotFound, base_content
     from ..content.pack import check_pack, content_root
     from ..content.problems import ContentError
-    from .durable_adapter import EngineError
+    from .errors import EngineError
     from .impact import impact
 
     root = content_root((ctx.obj or {}).get("content"))

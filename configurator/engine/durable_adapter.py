@@ -20,11 +20,12 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-import re
 import threading
 from typing import Any, Callable
 
 import durable_rules_engine
+
+from .errors import EngineError    # (code outside engine/ imports it from here too)
 
 log = logging.getLogger(__name__)
 
@@ -66,44 +67,9 @@ MARKER_MARK = {"t": "m"}     # the marker fact: only the marker rule matches it
 LAST_PRIORITY = 65535        # durable runs LOWER priorities first
 
 
-# durable-rules error codes (src/rules/rules.h) in a product manager's terms
-ERROR_MEANINGS = {
-    106: "too many rules in one stage",
-    107: "too many `in`/`any` lists ending with the same test",
-    108: "too many rules with the same condition",
-    113: "a condition with too many parts",
-    302: "a profile with too many facts",
-    303: "too many different comparisons on one fact",
-    501: "a `matches` pattern the engine cannot read",
-    502: "a `matches` pattern that is too complex",
-    503: "a `matches` pattern that is too complex",
-    504: "a `matches` pattern that is too complex",
-    505: "a `matches` pattern that is too complex",
-    506: "a `matches` pattern that is too complex",
-    507: "a `matches` pattern that is too complex",
-    508: "a `matches` pattern the engine cannot read",
-}
-
-
 def _marker_fact(sid: str) -> str:
     """The JSON of a session's marker fact (MARKER_MARK, with the session's id)."""
     return '{"t":"m","sid":"%s","id":"m"}' % sid
-
-
-class EngineError(RuntimeError):
-    """durable-rules refused a ruleset or failed during an evaluation."""
-
-    def __init__(self, message: str, code: int | None = None):
-        self.code = code
-        super().__init__(message)
-
-    @classmethod
-    def from_durable(cls, context: str, exc: Exception) -> "EngineError":
-        match = re.search(r"error code: (\d+)", str(exc))
-        code = int(match.group(1)) if match else None
-        meaning = ERROR_MEANINGS.get(code or 0, "an input it cannot handle")
-        suffix = f" (error {code})" if code else f" ({exc})"
-        return cls(f"the rules engine refused {context}: {meaning}{suffix}", code)
 
 
 # fire(rule_name) -> the new world fact (a dict, or a JSON object as text) to assert in place of

@@ -102,7 +102,7 @@ def _child(root: str) -> dict:
     from ..content.problems import ContentError
     from ..content.profile import ProfileInvalid
     from ..content.adjustments import AdjustmentInvalid, parse_adjustments
-    from .durable_adapter import EngineError
+    from .errors import EngineError
     from .pipeline import Pipeline
 
     pack, problems = check_pack(root)
@@ -178,7 +178,7 @@ def _try_templates(pipeline: Any, cases: list[tuple[str, dict, list, dict]]) -> 
 
 def _culprits(pack) -> list[Problem]:
     """Register each rule on its own to find the ones durable-rules refuses."""
-    from .durable_adapter import ERROR_MEANINGS, EngineError
+    from .errors import ERROR_MEANINGS, EngineError
     from .pipeline import compile_pack, shared_engine
 
     stages, _, _ = compile_pack(pack)
