@@ -59,7 +59,9 @@ class Evaluation:
         self._wants_world = True
         self._partitioned = False
         self._profile_json: str | None = None
-        self._worlds: dict[int, tuple[str, dict]] = {}   # id(plan) -> its fixed parts, this stage
+        # id(plan) -> [the world up to "derived", its "has" flags of profile and solution facts,
+        # the derived facts' JSON it was last written with, that world], this stage
+        self._worlds: dict[int, list] = {}
         self._profile_values: dict[str, Any] = {}          # path -> value, as durable gets it
         self._fragments: dict[str, str | None] = {}        # path -> its JSON, profile facts
         self._stage_fragments: dict[str, str | None] = {}  # ... solution facts, this stage

@@ -26,6 +26,7 @@ from ..gcpause import gc_paused
 from .durable_adapter import DurableEngine
 from .evaluation import Evaluation
 from .partitions import PARTITION_MIN_RULES, Partitions
+from .port import RulesEngine, SplitStageEngine
 from .stages import StagePlan, attributes_of, compile_pack
 from .world import Shape
 
@@ -50,15 +51,17 @@ class Pipeline:
     (default PARTITION_MIN_RULES; 0: never) is split into several rulesets (see Partitions).
     """
 
-    def __init__(self, pack: ContentPack, engine: DurableEngine | None = None,
+    def __init__(self, pack: ContentPack, engine: RulesEngine | None = None,
                  include_drafts: bool = False, split_from: int | None = None):
         with gc_paused():
             self._build(pack, engine, include_drafts, split_from)
 
-    def _build(self, pack: ContentPack, engine: DurableEngine | None, include_drafts: bool,
+    def _build(self, pack: ContentPack, engine: RulesEngine | None, include_drafts: bool,
                split_from: int | None) -> None:
         self.pack = pack
-        self.engine = engine or shared_engine()
+        self.engine: RulesEngine = engine or shared_engine()
+        # an engine that runs a stage spread over several rulesets: large stages are split
+        self._splitting = self.engine if isinstance(self.engine, SplitStageEngine) else None
         self.include_drafts = include_drafts
         stages, self.flags, problems = compile_pack(pack, include_drafts)
         if problems:
@@ -87,8 +90,7 @@ class Pipeline:
                 split = None
                 if split_from is None:
                     split_from = PARTITION_MIN_RULES
-                if hasattr(self.engine, "evaluate_merged") and split_from and \
-                        len(compiled) >= split_from:
+                if self._splitting is not None and split_from and len(compiled) >= split_from:
                     split = Partitions.plan(stage, self.plans[stage].rules, compiled, self.flags,
                                             attributes[stage])
                 if split is None:
@@ -155,19 +157,20 @@ class Pipeline:
         return run
 
     def _run(self, run: Evaluation) -> None:
-        wants_world = getattr(self.engine, "wants_world", True)
+        wants_world = self.engine.wants_world
         for stage in STAGES:
             run.stage = stage
             run.seen[stage] = {"profile": run.profile, "solution": run.solution_facts}
             if stage in self._rulesets:
                 run.begin_stage(self.plans[stage], wants_world)
                 self.engine.evaluate(self._rulesets[stage], run.world(), run.fire, run.facts)
-            elif stage in self._partitions:
+            elif stage in self._partitions:           # made only with a SplitStageEngine
+                assert self._splitting is not None
                 split = self._partitions[stage]
                 run.begin_stage(self.plans[stage], partitioned=True)
                 parts = split.chosen(run.value)
                 if parts:
-                    self.engine.evaluate_merged(
+                    self._splitting.evaluate_merged(
                         [(part.ruleset, functools.partial(run.world_for, part.plan)) for part in parts],
                         run.fire, split.order)
             run.seen[stage]["derived"] = dict(run.derived)   # values are private copies (derive)
