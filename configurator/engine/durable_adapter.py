@@ -74,7 +74,7 @@ def _marker_fact(sid: str) -> str:
     return '{"t":"m","sid":"%s","id":"m"}' % sid
 
 
-NOT_HANDLED = 1       # assert_fact's result code for a fact no rule matches (2, seen already: an error)
+NOT_HANDLED = 1      # assert_fact's code for a fact no rule matches (2, one seen already: an error)
 
 
 class _Run:

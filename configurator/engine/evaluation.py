@@ -59,14 +59,9 @@ class Evaluation:
         self._wants_world = True
         self._partitioned = False
         self._profile_json: str | None = None
-        # id(plan) -> [the world up to "derived", its "has" flags of profile and solution facts,
-        # the derived facts' JSON it was last written with, that world], this stage
-        self._worlds: dict[int, list] = {}
+        self._worlds: dict[int, tuple[str, dict]] = {}   # id(plan) -> its fixed parts, this stage
         self._profile_values: dict[str, Any] = {}          # path -> value, as durable gets it
-        self._fragments: dict[str, str | None] = {}        # path -> its JSON, profile facts
-        self._stage_fragments: dict[str, str | None] = {}  # ... solution facts, this stage
         self._derived_values: dict[str, Any] = {}          # ... derived facts, until one changes
-        self._derived_fragments: dict[str, str | None] = {}
 
     # --- facts ---------------------------------------------------------------------------
     def facts(self) -> dict:
@@ -85,39 +80,30 @@ class Evaluation:
         self._wants_world = wants_world
         self._partitioned = partitioned
         self._worlds = {}
-        self._stage_fragments = {}
         self._world = self.world_for(plan) if wants_world and not partitioned else None
 
     def world_for(self, plan: StagePlan) -> str:
         """The world fact as JSON, {profile, solution, derived, has}, with the facts `plan`'s
         rules compare, as they are now."""
         fixed = self._worlds.get(id(plan))
-        if fixed is None:
+        if fixed is None:      # the profile and solution facts stay the same during the stage
             if plan.own_profile:
-                profile = plan.shapes["profile"].emit(self._profile_fragment)
+                profile = plan.shapes["profile"].json_of(self.value)
             else:
                 if self._profile_json is None:
-                    self._profile_json = self.pipeline.profile_shape.emit(self._profile_fragment)
+                    self._profile_json = self.pipeline.profile_shape.json_of(self.value)
                 profile = self._profile_json
-            fixed = self._worlds[id(plan)] = [
-                '{"profile":' + profile + ',"solution":' +
-                plan.shapes["solution"].emit(self._solution_fragment) + ',"derived":',
+            solution = plan.shapes["solution"].json_of(self.value)
+            fixed = self._worlds[id(plan)] = (
+                '{"profile":' + profile + ',"solution":' + solution + ',"derived":',
                 {flag: int(self.value(path) is not None)
-                 for ns in ("profile", "solution") for path, flag in plan.flags[ns]},
-                None, ""]
-        head, has, seen, world = fixed
-        # the world changes only with the derived facts this plan compares
-        now = tuple(map(self._derived_fragment, plan.derived_paths))
-        if now == seen:
-            return world
+                 for ns in ("profile", "solution") for path, flag in plan.flags[ns]})
+        head, has = fixed
         if plan.flags["derived"]:
             has = dict(has)
             for path, flag in plan.flags["derived"]:
                 has[flag] = int(self.value(path) is not None)
-        fixed[2] = now
-        fixed[3] = world = (head + plan.shapes["derived"].emit(self._derived_fragment) +
-                            ',"has":' + to_json(has) + "}")
-        return world
+        return head + plan.shapes["derived"].json_of(self.value) + ',"has":' + to_json(has) + "}"
 
     def value(self, path: str) -> Any:
         """A fact's value as durable-rules is given it (cleaned), or None when it has none
@@ -142,30 +128,6 @@ class Evaluation:
         if cache is not None:
             cache[path] = value
         return value
-
-    def _profile_fragment(self, path: str) -> str | None:
-        try:
-            return self._fragments[path]
-        except KeyError:
-            value = self.value(path)
-            text = self._fragments[path] = None if value is None else to_json(value)
-            return text
-
-    def _solution_fragment(self, path: str) -> str | None:
-        try:
-            return self._stage_fragments[path]
-        except KeyError:
-            value = self.value(path)
-            text = self._stage_fragments[path] = None if value is None else to_json(value)
-            return text
-
-    def _derived_fragment(self, path: str) -> str | None:
-        try:
-            return self._derived_fragments[path]
-        except KeyError:
-            value = self.value(path)
-            text = self._derived_fragments[path] = None if value is None else to_json(value)
-            return text
 
     def world(self) -> str | None:
         """The current stage's world fact (JSON), for durable-rules."""
@@ -218,7 +180,6 @@ class Evaluation:
                     changed = True
             if changed:
                 self._derived_values.clear()
-                self._derived_fragments.clear()
             return changed
         reason = sol.Reason(rule.id, self._text(p.get("reason"), rule, facts))
         if kind == "include":

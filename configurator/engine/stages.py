@@ -57,8 +57,8 @@ class StagePlan:
             attributes = attributes_of(compiled)
         compared = set().union(*(attributes[rule_id] for rule_id in compiled))
         paths = sorted(a for a in compared if a != "t" and not a.startswith("has."))
-        self.paths: dict[str, list[str]] = {
-            ns: [p for p in paths if p.startswith(ns + ".")] for ns in ("profile", "derived", "solution")}
+        self.paths: dict[str, list[str]] = {ns: [p for p in paths if p.startswith(ns + ".")]
+                                            for ns in ("profile", "derived", "solution")}
         self.shapes = {ns: Shape(items) for ns, items in self.paths.items()}
         by_flag = {flag: path for path, flag in flags.flags.items()}
         used = sorted(a[4:] for a in compared if a.startswith("has."))
@@ -66,9 +66,6 @@ class StagePlan:
         for flag in used:
             path = by_flag[flag]
             self.flags[path.split(".")[0]].append((path, flag))
-        # what a change of the derived facts can change in this plan's world fact
-        self.derived_paths = tuple(sorted(set(self.paths["derived"]) |
-                                          {p for p, _ in self.flags["derived"]}))
 
 
 def attributes_of(compiled: dict[str, dict]) -> dict[str, frozenset]:
