@@ -5,11 +5,12 @@ actions are applied here in Python; when it derives a new fact value the world i
 so the stage's other rules see it (forward chaining). Each rule fires at most once per
 configuration, which also guarantees that chaining ends.
 
-Here: `Pipeline` (a pack compiled and registered with the engine; it runs a profile through the
-stages) and `shared_engine`. The parts: engine/stages.py (the pack compiled per stage,
-`compile_pack`), engine/partitions.py (a large stage split into several rulesets),
-engine/evaluation.py (one run: firing, actions, stage ends, the document), engine/world.py (the
-world fact's JSON).
+Here: `Pipeline` (a pack compiled and registered with a rules engine; it runs a profile through
+the stages) and `shared_engine`, the process's durable-rules engine. Any engine of the port
+(engine/port.py) will do: the plain-Python reference engine is the other. The parts:
+engine/stages.py (the pack compiled per stage, `compile_pack`), engine/partitions.py (a large
+stage split into several rulesets), engine/evaluation.py (one run: firing, actions, stage ends,
+the document), engine/world.py (the world fact's JSON).
 """
 from __future__ import annotations
 
