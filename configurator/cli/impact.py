@@ -18,7 +18,7 @@ from ..config import load_config, normalise_database_url
 from ..content.gitref import BaseNotFound, base_content
 from ..content.pack import content_root
 from ..content.problems import ContentError
-from ..engine.durable_adapter import EngineError  # TODO engine.errors
+from ..engine.errors import EngineError
 from ..engine.impact import Case, impact
 from ..services.checks import check_pack
 from ..store.profiles import read_latest_profiles

@@ -13,7 +13,7 @@ from ..content.problems import ContentError, Problem
 from ..content.profile import ProfileInvalid
 from ..content.rules import suggest
 from ..content.yamlfile import YamlSyntaxError, plain, read_yaml
-from ..engine.durable_adapter import EngineError  # TODO engine.errors
+from ..engine.errors import EngineError
 from ..engine.explain import explain as run_explain
 from ..engine.pipeline import Pipeline
 from ..engine.ruletests import run_rule_tests

@@ -20,11 +20,14 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-import re
 import threading
-from typing import Any, Callable
+from typing import Callable, Sequence
 
 import durable_rules_engine
+
+from ..content.model import Rule
+from .errors import EngineError    # (code outside engine/ imports it from here too)
+from .port import FireCallback
 
 log = logging.getLogger(__name__)
 
@@ -66,50 +69,12 @@ MARKER_MARK = {"t": "m"}     # the marker fact: only the marker rule matches it
 LAST_PRIORITY = 65535        # durable runs LOWER priorities first
 
 
-# durable-rules error codes (src/rules/rules.h) in a product manager's terms
-ERROR_MEANINGS = {
-    106: "too many rules in one stage",
-    107: "too many `in`/`any` lists ending with the same test",
-    108: "too many rules with the same condition",
-    113: "a condition with too many parts",
-    302: "a profile with too many facts",
-    303: "too many different comparisons on one fact",
-    501: "a `matches` pattern the engine cannot read",
-    502: "a `matches` pattern that is too complex",
-    503: "a `matches` pattern that is too complex",
-    504: "a `matches` pattern that is too complex",
-    505: "a `matches` pattern that is too complex",
-    506: "a `matches` pattern that is too complex",
-    507: "a `matches` pattern that is too complex",
-    508: "a `matches` pattern the engine cannot read",
-}
-
-
 def _marker_fact(sid: str) -> str:
     """The JSON of a session's marker fact (MARKER_MARK, with the session's id)."""
     return '{"t":"m","sid":"%s","id":"m"}' % sid
 
 
-class EngineError(RuntimeError):
-    """durable-rules refused a ruleset or failed during an evaluation."""
-
-    def __init__(self, message: str, code: int | None = None):
-        self.code = code
-        super().__init__(message)
-
-    @classmethod
-    def from_durable(cls, context: str, exc: Exception) -> "EngineError":
-        match = re.search(r"error code: (\d+)", str(exc))
-        code = int(match.group(1)) if match else None
-        meaning = ERROR_MEANINGS.get(code or 0, "an input it cannot handle")
-        suffix = f" (error {code})" if code else f" ({exc})"
-        return cls(f"the rules engine refused {context}: {meaning}{suffix}", code)
-
-
-# fire(rule_name) -> the new world fact (a dict, or a JSON object as text) to assert in place of
-# the current one, or None
-FireCallback = Callable[[str], "dict | str | None"]
-NOT_HANDLED, OBSERVED = 1, 2            # result codes of durable_rules_engine.assert_fact
+NOT_HANDLED = 1      # assert_fact's code for a fact no rule matches (2, one seen already: an error)
 
 
 class _Run:
@@ -141,8 +106,11 @@ def _action_name(message: str) -> str:
 
 
 class DurableEngine:
-    """durable-rules' C extension driven directly: its Python Host would decode every matched
-    fact and re-encode its state around every action, which costs more than the matching."""
+    """The rules engine port (engine/port.py, SplitStageEngine) on durable-rules' C extension,
+    driven directly: its Python Host would decode every matched fact and re-encode its state
+    around every action, which costs more than the matching."""
+
+    wants_world = True       # durable-rules matches the world fact
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -150,10 +118,10 @@ class DurableEngine:
         self._names = itertools.count(1)
         self._handles: dict[str, int] = {}
 
-    def register(self, prefix: str, rules: dict[str, dict], sources: Any = ()) -> str:
+    def register(self, prefix: str, compiled: dict[str, dict], sources: Sequence[Rule] = ()) -> str:
         """Create a ruleset from durable rule definitions (without `run`); returns its name.
         (`sources`, the Rule objects, are for engines that read the rules themselves.)"""
-        definitions = dict(rules)
+        definitions = dict(compiled)
         definitions[SENTINEL] = {"all": [{"m": dict(WORLD_MARK)}], "pri": LAST_PRIORITY}
         definitions[MARKER] = {"all": [{"m": dict(MARKER_MARK)}], "pri": LAST_PRIORITY}
         with self._lock:
@@ -172,7 +140,7 @@ class DurableEngine:
             if handle is not None:
                 durable_rules_engine.delete_ruleset(handle)
 
-    def evaluate(self, ruleset: str, world: dict | str, fire: FireCallback,
+    def evaluate(self, ruleset: str, world: dict | str | None, fire: FireCallback,
                  facts: Callable[[], dict] | None = None) -> None:
         """Assert `world` (a dict, or a JSON object as text) and run every activation, in
         priority order, before returning. (`facts` is for engines that read the facts
@@ -180,6 +148,8 @@ class DurableEngine:
 
         The marker fact goes first: its rule fires, so the sid's state can always be deleted
         afterwards (deleting a sid on which nothing fired crashes durable-rules)."""
+        if world is None:
+            raise ValueError("durable-rules reads the world fact: pass `world`")
         with self._lock:
             handle = self._handles[ruleset]
             sid = str(next(self._sids))
@@ -197,7 +167,7 @@ class DurableEngine:
                 else:  # deleting a sid on which nothing fired crashes durable-rules
                     log.error("rules engine state for sid %s could not be released", sid)
 
-    # --- a stage split into several rulesets (see pipeline.Partitions) ------------------------
+    # --- a stage split into several rulesets (see partitions.Partitions) ----------------------
 
     def evaluate_merged(self, parts: list[tuple[str, Callable[[], str]]], fire: FireCallback,
                         order: dict[str, int]) -> None:
@@ -226,7 +196,7 @@ class DurableEngine:
                     done.add(best)
                     if fire(best) is not None:
                         for session in sessions:
-                            session.update(self)
+                            session.update()
             except EngineError:
                 raise
             except Exception as exc:
@@ -297,7 +267,7 @@ class _Session:
             message = durable_rules_engine.complete_and_start_action(self.handle, state)
         return found
 
-    def update(self, engine: "DurableEngine") -> None:
+    def update(self) -> None:
         """The world may have changed: assert it again if it did, and read the matches anew."""
         body = self.world()
         if body == self.body:

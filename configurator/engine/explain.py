@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..content.conditions import holds, test_holds, value_of
-from ..content.model import STAGES, Action, AllOf, AnyOf, Condition, Not, Rule, Test
+from ..content.model import STAGES, AllOf, Condition, Not, Rule, Test
 from ..content.adjustments import Adjustment
 from .pipeline import Evaluation, Pipeline
 

@@ -19,7 +19,7 @@ from ..content.expressions import Expression
 from ..content.model import ContentPack, Template
 from ..content.profile import ProfileInvalid
 from ..content.adjustments import AdjustmentInvalid, parse_adjustments
-from .durable_adapter import EngineError
+from .errors import EngineError
 from .pipeline import Pipeline
 from .solution import CATALOG_RULE
 

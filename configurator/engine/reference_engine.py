@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import itertools
 import threading
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 from ..content.conditions import holds
 from ..content.model import Condition, Rule
+from .port import FireCallback
 
 
 class ReferenceEngine:
-    """Drop-in for DurableEngine: register / unregister / evaluate."""
+    """The rules engine port (engine/port.py, RulesEngine) as the simplest correct loop."""
 
     wants_world = False        # the pipeline need not build durable's world fact
 
@@ -48,7 +49,7 @@ class ReferenceEngine:
         with self._lock:
             self._rulesets.pop(name, None)
 
-    def evaluate(self, ruleset: str, world: Any, fire: Callable[[str], Any],
+    def evaluate(self, ruleset: str, world: str | None, fire: FireCallback,
                  facts: Callable[[], dict] | None = None) -> None:
         """Fire the stage's rules until none is left whose condition holds."""
         if facts is None:

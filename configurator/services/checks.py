@@ -18,7 +18,7 @@ from typing import Any
 from ..content.model import ContentPack
 from ..content.pack import check_pack as check_files
 from ..content.problems import ContentError, Problem
-from ..engine.durable_adapter import EngineError  # TODO engine.errors
+from ..engine.errors import EngineError
 from ..engine.pipeline import Pipeline, compile_pack
 from ..proposals.check import check_templates
 from .trial import trial_run

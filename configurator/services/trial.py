@@ -23,7 +23,7 @@ from ..content.model import ContentPack
 from ..content.pack import check_pack
 from ..content.problems import ContentError, Problem
 from ..content.profile import ProfileInvalid
-from ..engine.durable_adapter import ERROR_MEANINGS, EngineError
+from ..engine.errors import ERROR_MEANINGS, EngineError
 from ..engine.pipeline import Pipeline, compile_pack, shared_engine
 from ..proposals import ProposalInput, TemplateBroken, available_templates, open_template
 from ..proposals.check import check_templates

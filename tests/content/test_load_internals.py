@@ -170,7 +170,7 @@ def test_repeated_quantities_and_reasons_are_parsed_once_and_still_reported_per_
 
 
 def test_identical_conditions_are_counted_whole_and_reported_in_rule_order():
-    from configurator.engine.compile import MAX_IDENTICAL_CONDITIONS, limit_problems
+    from configurator.engine.limits import MAX_IDENTICAL_CONDITIONS, limit_problems
 
     def rule(i: int, cond) -> model.Rule:
         return model.Rule(f"r{i}", "s", "segment", "", 0, cond, (), "rules/s.yaml", i + 1, i)

@@ -78,7 +78,8 @@ def test_a_failed_evaluation_releases_its_engine_state():
     done = run_child("""
         import logging
         logging.disable(logging.CRITICAL)
-        from configurator.engine.durable_adapter import DurableEngine, EngineError
+        from configurator.engine.durable_adapter import DurableEngine
+        from configurator.engine.errors import EngineError
         engine = DurableEngine()
         rules = {f"r{i}": {"all": [{"m": {"$iany": {"needs": {"$i": "x"}}}}], "pri": i}
                  for i in range(64)}

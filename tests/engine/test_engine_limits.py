@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from configurator.content.pack import load_pack
-from configurator.engine import compile as limits
-from configurator.engine.durable_adapter import EngineError
+from configurator.engine import limits
+from configurator.engine.errors import EngineError
 from configurator.engine.pipeline import Pipeline, compile_pack
 from helpers import Configurator, fired, write_pack
 
