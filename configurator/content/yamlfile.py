@@ -1,7 +1,8 @@
 """Read YAML 1.2 files keeping the line of every key and item, so problems can name them.
 
 libyaml (PyYAML's C parser) composes the node tree; the values are built here with YAML 1.2's
-rules (`NO`, `on`, `yes` stay strings; `2026-01-31` is a date; no Python objects from tags).
+rules (`NO`, `on`, `yes` stay strings; `2026-01-31` is a date; no Python objects from tags:
+yamlscalar.py says what a plain scalar means).
 Parsed files are also kept with their text, so reloading a pack parses only the files that
 changed.
 
@@ -11,7 +12,7 @@ it is read) or that is not a regular file; bytes that are not UTF-8; characters 
 allow (NUL and other control characters); aliases (`*name`: a few lines of them expand
 exponentially, the "billion laughs"); tags (`!!python/object/apply:...`, `!!str`, `!custom`);
 merge keys (`<<`); nesting deeper than MAX_DEPTH (Python's recursion limit); numbers longer than
-MAX_NUMBER_CHARS characters (Python refuses to convert them).
+yamlscalar.MAX_NUMBER_CHARS characters (Python refuses to convert them).
 
 Also refused, with how to write it instead, is what content never needs and this reader does
 not take on: directives (`%YAML 1.1` would change what scalars mean), a list or mapping as a
@@ -33,14 +34,14 @@ from yaml import MappingNode, ScalarNode
 from yaml import YAMLError as _PyYAMLError
 from yaml._yaml import CParser       # libyaml's parser (PyYAML's wheels include it)
 
+from .yamlscalar import TYPED_FIRST, ScalarRefused, plain_value
+
 MAX_FILE_BYTES = 2_000_000     # a stage at its 4,000-rule maximum in one file is about 1.2 MB
 MAX_DEPTH = 32                 # levels of nesting; the demo pack needs 10
-MAX_NUMBER_CHARS = 100         # characters of one number
 MAX_MESSAGE_CHARS = 300        # of a quoted value in a message
 # what YAML 1.2 allows in a file: tab, line breaks, printable characters (so no NUL, no other
 # control characters, no lone surrogates)
 _NOT_ALLOWED = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_NUMBER = re.compile(r"[-+]?(\.?[0-9]|0[xob])")
 
 
 class YamlSyntaxError(Exception):
@@ -82,12 +83,6 @@ def _tag_message(tag: str) -> str:
     shown = tag.replace("tag:yaml.org,2002:", "!!")
     return (f"YAML tags such as `{shorten(shown, 60)}` are not allowed in content files; write "
             "plain values (quote a text that starts with !)")
-
-
-def _check_number(value: str, line: int | None) -> None:
-    if len(value) > MAX_NUMBER_CHARS and _NUMBER.match(value) and _tag_of(value) in ("int", "float"):
-        raise YamlSyntaxError(line, f"a number of {len(value):,} characters; numbers in content "
-                              f"files have at most {MAX_NUMBER_CHARS}")
 
 
 def _check_characters(text: str) -> None:
@@ -244,26 +239,6 @@ class LineSeq(list):
         return out
 
 
-# The types a plain (unquoted) scalar can have in YAML 1.2, tried in this order (as ruamel.yaml,
-# the reader this module used to fall back on, resolves them: underscores in numbers, `0b`/`0o`/
-# `0x` and a leading 0 that is decimal; `.5e3` stays text). Only a scalar whose first character
-# is in _TYPED_FIRST can have one: any other (`_1`, `yes`, `on`) is text without a look.
-_PLAIN_TYPE = re.compile(r"""
-    (?P<bool> true | True | TRUE | false | False | FALSE )
-  | (?P<float> [-+]? (?: [0-9][0-9_]* (?: \.[0-9_]* (?: [eE][-+]?[0-9]+ )? | [eE][-+]?[0-9]+ )
-                       | \.[0-9_]+ (?: [eE][-+][0-9]+ )?
-                       | \. (?: inf | Inf | INF ) )
-             | \. (?: nan | NaN | NAN ) )
-  | (?P<int> [-+]? (?: 0b[01_]+ | 0o?[0-7_]+ | [0-9_]+ | 0x[0-9a-fA-F_]+ ) )
-  | (?P<special> << | = )
-  | (?P<null> ~ | null | Null | NULL | )
-  | (?P<date> [0-9]{4}-[0-9]{2}-[0-9]{2} )
-  | (?P<datetime> [0-9]{4}-[0-9]{1,2}-[0-9]{1,2} (?: [Tt] | [\ \t]+ ) [0-9]{1,2}:[0-9]{2}:[0-9]{2}
-                  (?: \.[0-9]* )? (?: [\ \t]* (?: Z | [-+][0-9]{1,2} (?: :[0-9]{2} )? ) )? )
-""", re.VERBOSE)
-_TYPED_FIRST = frozenset(["", *"tTfF-+.0123456789<=~nN"])
-
-
 # What `_Composer.resolve` puts in a node's tag when the file gave none (a tag the file gives is
 # always a str, so it is never taken for one of these). _TEXT: a quoted scalar, or a plain one
 # that no YAML 1.2 type claims by its first character (its value is the text itself); _PLAIN: a
@@ -271,73 +246,15 @@ _TYPED_FIRST = frozenset(["", *"tTfF-+.0123456789<=~nN"])
 _TEXT, _PLAIN, _MAP, _SEQ = object(), object(), object(), object()
 
 
-def _tag_of(value: str) -> str:
-    """The YAML 1.2 type of a plain (unquoted) scalar: str, bool, float, int, special, null,
-    date or datetime."""
-    if value[:1] in _TYPED_FIRST:
-        match = _PLAIN_TYPE.fullmatch(value)
-        if match is not None:
-            return match.lastgroup
-    return "str"
-
-
 def _scalar(node: Any) -> Any:
-    value = node.value
     if node.tag is not _PLAIN:
         if node.tag is _TEXT:
-            return value
+            return node.value
         raise YamlSyntaxError(node.start_mark.line + 1, _tag_message(node.tag))
-    tag = _tag_of(value)
-    if tag == "str":
-        return value
-    if tag == "null":
-        return None
-    if tag == "bool":
-        return value in ("true", "True", "TRUE")
-    line = node.start_mark.line + 1
-    if tag in ("int", "float"):
-        _check_number(value, line)
-        try:
-            return _int(value) if tag == "int" else _float(value)
-        except ValueError:    # only signs, prefixes, `.` and `_`: `0x_`, `-_`, `._`
-            raise YamlSyntaxError(line, f"`{shorten(value, 60)}` is read as a number but has no "
-                                  "digits; quote it to keep it as text") from None
-    if tag == "date":
-        try:
-            return dt.date(int(value[:4]), int(value[5:7]), int(value[8:]))
-        except ValueError as exc:
-            raise YamlSyntaxError(line, f"`{value}` is not a date ({exc}); write a real date, or "
-                                  "quote it to keep it as text") from None
-    if tag == "datetime":
-        raise YamlSyntaxError(line, f"`{shorten(value, 60)}` is a date with a time, which content "
-                              "files do not take; write the date alone (2026-01-31), or quote "
-                              "the value to keep it as text")
-    raise YamlSyntaxError(line, f"a plain `{value}` has a meaning of its own in YAML; quote it "
-                          f"(\"{value}\") to write it as text")
-
-
-def _int(text: str) -> int:
-    digits = text.replace("_", "")
-    sign = -1 if digits[:1] == "-" else 1
-    digits = digits.lstrip("+-")
-    if digits.startswith("0b"):
-        return sign * int(digits[2:], 2)
-    if digits.startswith("0x"):
-        return sign * int(digits[2:], 16)
-    if digits.startswith("0o"):
-        return sign * int(digits[2:], 8)
-    return sign * int(digits)            # YAML 1.2: a leading 0 is not octal
-
-
-def _float(text: str) -> float:
-    digits = text.replace("_", "").lower()
-    sign = -1.0 if digits[:1] == "-" else 1.0
-    digits = digits.lstrip("+-")
-    if digits == ".inf":
-        return sign * float("inf")
-    if digits == ".nan":
-        return float("nan")
-    return sign * float(digits)
+    try:
+        return plain_value(node.value)
+    except ScalarRefused as exc:
+        raise YamlSyntaxError(node.start_mark.line + 1, exc.message) from None
 
 
 class _Composer(CParser):
@@ -352,7 +269,7 @@ class _Composer(CParser):
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> object:
         if kind is ScalarNode:
-            return _PLAIN if implicit[0] and value[:1] in _TYPED_FIRST else _TEXT
+            return _PLAIN if implicit[0] and value[:1] in TYPED_FIRST else _TEXT
         return _MAP if kind is MappingNode else _SEQ
 
 

@@ -11,7 +11,7 @@ makes true fires next (chaining); otherwise it goes on after the rule that fired
 agenda does.
 
 It is the baseline of the benchmarks (bench/), and the second opinion of the tests
-(tests/test_reference_engine.py). It reads no world fact, so the pipeline does not build one.
+(tests/engine/test_reference_engine.py). It reads no world fact, so the pipeline does not build one.
 """
 from __future__ import annotations
 
