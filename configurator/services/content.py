@@ -192,7 +192,7 @@ class Content:
         served = served_pipeline(self)
         if served.pack.version == version:
             return served
-        return self.archive.get(version, files(version))
+        return self.archive.get(version, files)
 
     def fingerprint(self) -> tuple:
         """Cheap identity of the pack's files on disk: paths, sizes and modification times."""
@@ -293,12 +293,16 @@ class ArchivedPipelines:
         self._lock = threading.Lock()
         self._retired = retired if retired is not None else RetiredPipelines()
 
-    def get(self, version: str, files: dict[str, bytes]) -> Pipeline:
+    def get(self, version: str,
+            files: dict[str, bytes] | Callable[[str], dict[str, bytes]]) -> Pipeline:
+        """The pipeline of `version`; `files` are its stored files, or a function giving them
+        (called only when the pipeline has to be built)."""
         with self._lock:
             if version in self._pipelines:
                 self._pipelines[version] = self._pipelines.pop(version)   # most recent last
                 return self._pipelines[version]
-            pipeline = Pipeline(load_pack(version_folder(version, files)))
+            stored = files(version) if callable(files) else files
+            pipeline = Pipeline(load_pack(version_folder(version, stored)))
             self._pipelines[version] = pipeline
             while len(self._pipelines) > self.keep:
                 oldest = next(iter(self._pipelines))
