@@ -186,3 +186,9 @@ class ContentPack:
     def stage_rules(self, stage: str) -> list[Rule]:
         """The stage's rules in firing order: higher priority first, ties in file order."""
         return list(self._by_stage.get(stage, ()))
+
+    @functools.cached_property
+    def approver_roles(self) -> tuple[str, ...]:
+        """The roles the rules name in `require_approval`: the approvals people can hold."""
+        return tuple(sorted({action.params["role"] for rule in self.rules
+                             for action in rule.then if action.kind == "require_approval"}))
