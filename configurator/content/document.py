@@ -9,8 +9,8 @@ sections) are defined here, each once, as a Literal type and the tuple of its va
 
 Money is a JSON number rounded to cents, whole amounts as integers (`money.number`): `Amount`.
 """
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: TypedDict reads NotRequired[...] only from
+# evaluated annotations.
 from typing import Any, Literal, NotRequired, TypedDict, get_args
 
 # --- the words ----------------------------------------------------------------------------------

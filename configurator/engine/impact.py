@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..content.adjustments import AdjustmentInvalid, parse_adjustments
-from ..content.document import Approval, ConfigurationDocument, FiredEntry, Line, Reason
+from ..content.document import Approval, ConfigurationDocument, Line, Reason
 from ..content.document_diff import changed_keys, diff_documents
 from ..content.expressions import Expression
 from ..content.model import ContentPack, Template
@@ -301,9 +301,9 @@ def _role(approval: Approval) -> str:
     return approval["role"]
 
 
-def _fired(doc: ConfigurationDocument) -> dict[str, FiredEntry]:
+def _fired(doc: ConfigurationDocument) -> dict[str, dict[str, Any]]:
     """rule id -> what its firing recorded (each rule fires at most once per run)."""
-    out: dict[str, FiredEntry] = {}
+    out: dict[str, dict[str, Any]] = {}
     for entry in doc["fired"]:
         out.setdefault(entry["rule"], {k: v for k, v in entry.items() if k != "adjustment"})
     return out

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..content.adjustments import parse_adjustments
+from ..content.document import ConfigurationDocument
 from ..engine.explain import explain
 from ..engine.pipeline import Pipeline
 from ..store import configurations as store
@@ -35,7 +36,8 @@ class StaleRevision(Exception):
                          f"revision {latest}")
 
 
-def configure(content: Content | Pipeline, profile: Any, adjustments: Any = ()) -> dict:
+def configure(content: Content | Pipeline, profile: Any,
+              adjustments: Any = ()) -> ConfigurationDocument:
     """Validate a profile and adjustments and return the configuration document.
 
     Raises ProfileInvalid / AdjustmentInvalid naming each bad field, ContentError when no

@@ -153,7 +153,7 @@ def diff_documents(a: ConfigurationDocument, b: ConfigurationDocument) -> dict[s
                             "delta": change.delta})
     totals = [{"key": t.key, "label": TOTAL_LABELS[t.key], "old": t.old, "new": t.new,
                "delta": t.delta} for t in diff.totals]
-    out = {
+    out: dict[str, Any] = {
         "status": diff.status,
         "added": diff.lines_added,
         "removed": diff.lines_removed,
