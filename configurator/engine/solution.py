@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from ..content.document import (BILLINGS, Amount, Conflict, ConflictKind, Exclusion, Line as
-                                 LineDocument, LineDiscount, PriceChangeKind, Recommendation, Reason as
-                                 ReasonDocument, TotalKey)
+from ..content.document import (BILLINGS, Amount, Conflict, ConflictKind, Exclusion, LineDiscount,
+                                PriceChangeKind, Recommendation, TotalKey)
+from ..content.document import Line as LineDocument
+from ..content.document import Reason as ReasonDocument
 from ..content.facts import SOLUTION_FACTS
 from ..content.model import Catalog
 from ..money import HUNDRED, ZERO, cents, first_year_factor, line_total, number
