@@ -8,16 +8,16 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from ..content.model import BILLINGS, KINDS, STAGES
-from ..services.workflow import STATES
 from ..content.adjustments import ACTIONS, MAX_ADJUSTMENTS
+from ..content.document import BILLINGS, STATUSES, TOTAL_KEYS
+from ..content.model import KINDS, STAGES
+from ..services.workflow import STATES
 from ..store.models import CUSTOMER_NAME_MAX, IDEMPOTENCY_KEY_MAX, ROUTE_ID
 
 # Route ids are bounded (the OpenAPI document states the bounds): see store.models.ROUTE_ID.
 ID = ROUTE_ID
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
-STATUSES = ("ok", "approval_required", "conflict")
 
 
 class Schema(ma.Schema):
@@ -366,15 +366,14 @@ class ApprovalSchema(Output):
     reasons = fields.List(fields.Nested(ReasonSchema))
 
 
-class TotalsSchema(Output):
-    """Money is reported rounded to cents."""
+TOTAL_HELP = {"annual_recurring": "12 x monthly + yearly",
+              "first_year": "one_time + annual_recurring"}
 
-    one_time = fields.Float()
-    monthly = fields.Float()
-    yearly = fields.Float()
-    annual_recurring = fields.Float(metadata={"description": "12 x monthly + yearly"})
-    first_year = fields.Float(metadata={"description": "one_time + annual_recurring"})
-    currency = fields.String()
+# The document's totals, rounded to cents: one field per total key, then the currency.
+TotalsSchema = Output.from_dict(
+    {**{key: fields.Float(metadata={"description": TOTAL_HELP[key]} if key in TOTAL_HELP else {})
+        for key in TOTAL_KEYS},
+     "currency": fields.String()}, name="TotalsSchema")
 
 
 class ConfigurationDocumentSchema(Output):

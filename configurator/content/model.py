@@ -7,12 +7,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .document import Billing
 from .expressions import Expression
 from .profile import ProfileSpec
 
 STAGES = ("segment", "solution", "pricing", "delivery", "approval")
 KINDS = ("hardware", "software", "service", "support")
-BILLINGS = ("one_time", "monthly", "yearly")
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class Price:
     amount: Decimal
     currency: str
     per: str
-    billing: str
+    billing: Billing
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..content.adjustments import parse_adjustments
+from ..content.document import ConfigurationDocument
 from ..engine.explain import explain
 from ..engine.pipeline import Pipeline
 from ..store import configurations as store
@@ -52,7 +53,8 @@ def etag(configuration_id: int, number: int, state: str) -> str:
     return f'"{configuration_id}-{number}-{state}"'
 
 
-def configure(content: Content | Pipeline, profile: Any, adjustments: Any = ()) -> dict:
+def configure(content: Content | Pipeline, profile: Any,
+              adjustments: Any = ()) -> ConfigurationDocument:
     """Validate a profile and adjustments and return the configuration document.
 
     Raises ProfileInvalid / AdjustmentInvalid naming each bad field, ContentError when no

@@ -12,6 +12,7 @@ from flask_login import current_user
 from ..accounts import require
 from ..accounts.services import names_by_email
 from ..content.adjustments import ACTIONS, AdjustmentInvalid
+from ..content.document import ConfigurationDocument, Line
 from ..content.profile import ProfileInvalid
 from ..services import configurations as service
 from ..services import approvals
@@ -40,7 +41,7 @@ def _spec() -> Any:
     return pipeline.pack.profile if pipeline is not None else None
 
 
-def family_groups(lines: list[dict], catalog: Any) -> list[dict]:
+def family_groups(lines: list[Line], catalog: Any) -> list[dict]:
     """Lines grouped by family, in the document's order, with each family's subtotals."""
     groups: dict[str, dict] = {}
     for line in lines:
@@ -60,7 +61,7 @@ def _review(configuration_id: int, number: int | None = None,
     session = db.session()
     latest = get_configuration(session, configuration_id)
     shown = get_revision(session, configuration_id, number or latest["revision"])
-    document = shown["document"]
+    document: ConfigurationDocument = shown["document"]
     catalog = _catalog()
     customer = customer_store.get_customer(session, latest["customer"]["id"])
     profile_changed = customer["profile_source"] == "stored" and \

@@ -14,12 +14,13 @@ from werkzeug.datastructures import MultiDict
 from configurator.accounts import services as accounts
 from configurator.cli.users import register as register_users
 from configurator.app import create_app
+from configurator.content import document
 from configurator.content.pack import load_pack
 from configurator.services.content import Content
 from configurator.store import flaskdb as db
 from configurator.store.configurations import get_revision
 from configurator.store.proposals import approval_status
-from configurator.web import changes
+from configurator.web import changes, formatting
 from configurator.web.profile_form import build_form, parse_form
 
 from helpers import unique, write_pack
@@ -655,6 +656,13 @@ def test_diff_documents_names_every_kind_of_change():
     assert diff["approvals_added"][0]["role"] == "finance"
     assert diff["status"] == ("ok", "approval_required") and not diff["same"]
     assert changes.diff_documents(old, old)["same"]
+
+
+def test_the_pages_have_words_for_every_status_billing_and_total_of_the_document():
+    assert set(formatting.STATUS) == set(document.STATUSES)
+    assert set(formatting.BILLING) == set(document.BILLINGS)
+    assert [key for key, _ in formatting.TOTALS] == list(document.TOTAL_KEYS)
+    assert list(changes.TOTAL_LABELS) == list(document.TOTAL_KEYS)
 
 
 # --- the product-manager page -------------------------------------------------------------------
