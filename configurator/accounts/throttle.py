@@ -52,10 +52,11 @@ _last_purge = -PURGE_EVERY_SECONDS
 @dataclass(frozen=True)
 class Policy:
     """How many failures lock an account or an address (0: that count is off), and for how
-    long (seconds: the window failures are counted in, and the lock)."""
-    account_failures: int = 5
-    address_failures: int = 20
-    seconds: float = 900.0
+    long (seconds: the window failures are counted in, and the lock). The defaults are the
+    settings' (SIGN_IN_* in configurator/config.py)."""
+    account_failures: int
+    address_failures: int
+    seconds: float
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Policy:

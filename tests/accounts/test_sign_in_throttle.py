@@ -14,9 +14,12 @@ import pytest
 
 from configurator.accounts import services, throttle
 from configurator.app import create_app
+from configurator.config import load_config
 from configurator.store.db import begin_write
 
 PASSWORD = "correct-horse-battery"
+SETTINGS = ("SIGN_IN_ACCOUNT_FAILURES", "SIGN_IN_ADDRESS_FAILURES", "SIGN_IN_LOCK_SECONDS",
+            "TRUSTED_PROXIES", "API_AUTH_FAILURE_LIMIT")
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -304,3 +307,34 @@ def test_a_lock_says_when_it_ends():
     soon = throttle.Lock(throttle.ADDRESS, now + dt.timedelta(seconds=40))
     assert soon.message(now) == ("Too many failed sign-ins from your network address; try "
                                  "again in 40 seconds (at 10:28 UTC).")
+
+
+def test_the_settings_come_from_the_environment():
+    assert {k: load_config(environ={})[k] for k in SETTINGS} == {
+        "SIGN_IN_ACCOUNT_FAILURES": 5, "SIGN_IN_ADDRESS_FAILURES": 20,
+        "SIGN_IN_LOCK_SECONDS": 900.0, "TRUSTED_PROXIES": 0,
+        "API_AUTH_FAILURE_LIMIT": "30/minute"}
+    config = load_config(environ={"CONFIGURATOR_SIGN_IN_ACCOUNT_FAILURES": "8",
+                                  "CONFIGURATOR_SIGN_IN_ADDRESS_FAILURES": "0",
+                                  "CONFIGURATOR_SIGN_IN_LOCK_SECONDS": "300",
+                                  "CONFIGURATOR_TRUSTED_PROXIES": "2",
+                                  "CONFIGURATOR_API_AUTH_FAILURES": "10/minute"})
+    assert {k: config[k] for k in SETTINGS} == {
+        "SIGN_IN_ACCOUNT_FAILURES": 8, "SIGN_IN_ADDRESS_FAILURES": 0,
+        "SIGN_IN_LOCK_SECONDS": 300.0, "TRUSTED_PROXIES": 2,
+        "API_AUTH_FAILURE_LIMIT": "10/minute"}
+    for bad in ("-1", "one", "1.5"):
+        with pytest.raises(ValueError, match="CONFIGURATOR_TRUSTED_PROXIES must be a whole"):
+            load_config(environ={"CONFIGURATOR_TRUSTED_PROXIES": bad})
+
+
+def test_behind_trusted_proxies_the_scheme_is_the_proxys_too(make_app):
+    """X-Forwarded-Proto from a trusted proxy marks the session cookie Secure (TLS ends at the
+    proxy); from an untrusted client it changes nothing."""
+    def cookie(app) -> str:
+        response = browser(app).get("/sign-in", headers={"X-Forwarded-Proto": "https",
+                                                         "X-Forwarded-For": "198.51.100.1"})
+        return next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("session="))
+
+    assert "Secure" not in cookie(make_app())
+    assert "Secure" in cookie(make_app(TRUSTED_PROXIES=1))
