@@ -157,8 +157,9 @@ def attempt_password(session: Session, email: str, password: str, address: str,
     the sign-in.
 
     The password is hashed outside any transaction (an scrypt hash takes tens of milliseconds;
-    on SQLite a write transaction would hold every other writer for that long). Ends the reads
-    it starts; leaves a write transaction for the caller to commit."""
+    on SQLite a write transaction would hold every other writer for that long). So it ends the
+    session's transaction before hashing: call it first in a unit of work. It leaves a write
+    transaction (the sign-in, or the failure counted) for the caller to commit."""
     email = normalise_email(email)
     counts = throttle.Counts.of(email, address)
     lock = throttle.lock_in_force(session, counts, policy)
