@@ -71,7 +71,8 @@ def _trust_proxies(app: Flask) -> None:
     if proxies < 0:
         raise ValueError(f"TRUSTED_PROXIES must be 0 or more, not {proxies}")
     if proxies:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies)
 
 
 def _add_front_door(app: Flask) -> None:

@@ -65,10 +65,11 @@ def make_user(app, role: str = "solution-lead") -> str:
 
 
 def browser(app, address: str | None = None):
-    """A test client from its own address (unique unless given), so tests do not share counts."""
+    """A test client from an address of its own (random unless given): tests share no counts."""
     client = app.test_client()
-    client.environ_base["REMOTE_ADDR"] = address or f"10.{secrets.randbelow(250)}." \
-                                                    f"{secrets.randbelow(250)}.{secrets.randbelow(250) + 1}"
+    client.environ_base["REMOTE_ADDR"] = address or ".".join(
+        str(n) for n in (10, secrets.randbelow(250), secrets.randbelow(250),
+                         secrets.randbelow(250) + 1))
     return client
 
 
@@ -120,7 +121,8 @@ def test_a_refused_attempt_hashes_no_password(make_app, hashes):
     hashed_seconds = time.perf_counter() - started
     assert len(hashes) == 4
     # for the record, never asserted (tests do not time): a refused attempt is a page view
-    print(f"refused attempt {refused_seconds * 1e3:.1f} ms, with a hash {hashed_seconds * 1e3:.1f} ms")
+    print(f"refused attempt {refused_seconds * 1e3:.1f} ms, "
+          f"with a hash {hashed_seconds * 1e3:.1f} ms")
 
 
 def test_unknown_email_addresses_are_counted_and_answered_like_known_ones(make_app, hashes):
