@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import api, security, web
 from .api import errors as api_errors
@@ -56,7 +57,22 @@ def create_app(config: dict[str, Any] | None = None, *, content: Any = None) -> 
     _add_error_answers(app)
     _add_front_door(app)
     security.init_app(app)   # headers, cookies and safe logs on everything registered above
+    _trust_proxies(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, the client's address and scheme are those the
+    proxies appended to X-Forwarded-For and X-Forwarded-Proto (werkzeug's ProxyFix takes the
+    value that many hops from the right, so what a client writes into the headers itself is never
+    believed). With none (the default) the headers are ignored: `request.remote_addr` is the
+    connection's, which the sign-in throttle and the API's count of invalid keys rely on."""
+    proxies = int(app.config["TRUSTED_PROXIES"])
+    if proxies < 0:
+        raise ValueError(f"TRUSTED_PROXIES must be 0 or more, not {proxies}")
+    if proxies:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies)
 
 
 def _add_front_door(app: Flask) -> None:

@@ -15,6 +15,11 @@ read. Environment variables:
 | `CONFIGURATOR_HSTS_SECONDS` | `Strict-Transport-Security` max-age on HTTPS responses; 0 sends none | 31536000 |
 | `CONFIGURATOR_FORCE_HTTPS` | `1` redirects plain-HTTP requests to HTTPS | `0` |
 | `CONFIGURATOR_RENDER_TIMEOUT` | seconds a proposal PDF may take before it is stopped; 0 renders in the request's own process without a limit | 60 |
+| `CONFIGURATOR_SIGN_IN_ACCOUNT_FAILURES` | failed sign-ins for one e-mail address (from anywhere, existing account or not) that lock it; 0 turns the count off | 5 |
+| `CONFIGURATOR_SIGN_IN_ADDRESS_FAILURES` | failed sign-ins from one client address (any e-mail addresses) that lock that address; 0 turns the count off | 20 |
+| `CONFIGURATOR_SIGN_IN_LOCK_SECONDS` | the window those failures are counted in, and how long a lock lasts from the failure that set it | 900 |
+| `CONFIGURATOR_API_AUTH_FAILURES` | invalid API keys one client address may present before its invalid keys get 429 (valid keys from it are never refused) | `30/minute` |
+| `CONFIGURATOR_TRUSTED_PROXIES` | how many reverse proxies stand in front of the service: the client's address is then read from `X-Forwarded-For` (and the scheme from `X-Forwarded-Proto`) as that many proxies appended them. 0: the headers are ignored and the address is the connection's | 0 |
 """
 from __future__ import annotations
 
@@ -45,9 +50,19 @@ DEFAULTS: dict[str, Any] = {
     "API_RATE_LIMIT": "1200/minute",
     "RATELIMIT_STORAGE_URI": "memory://",
     "API_KEY_CACHE_SECONDS": 5.0,
-    # Invalid keys one client address may present before it gets 429 (guessing is pointless
-    # against 256-bit secrets; this keeps floods of bad keys off the database).
+    # Invalid keys one client address may present before its invalid keys get 429 (guessing is
+    # pointless against 256-bit secrets; this tells a misconfigured tool to back off). A valid
+    # key from that address is never refused for it.
     "API_AUTH_FAILURE_LIMIT": "30/minute",
+    # Web sign-in: failures that lock an e-mail address (whether or not it is an account) or a
+    # client address (0: not counted), and the window they are counted in, which is also how
+    # long a lock lasts. Counted in the database, so every worker sees the same counts.
+    "SIGN_IN_ACCOUNT_FAILURES": 5,
+    "SIGN_IN_ADDRESS_FAILURES": 20,
+    "SIGN_IN_LOCK_SECONDS": 900.0,
+    # Reverse proxies in front of the service whose X-Forwarded-For / -Proto are believed
+    # (werkzeug's ProxyFix); 0: none, the client address is the connection's.
+    "TRUSTED_PROXIES": 0,
     # Session cookies: HttpOnly and SameSite=Lax always; Secure "auto" (when the request came over
     # HTTPS), True (always) or False (never). See configurator/security.py.
     "SESSION_COOKIE_SECURE": "auto",
@@ -94,6 +109,15 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         out["FORCE_HTTPS"] = _flag(environ["CONFIGURATOR_FORCE_HTTPS"])
     if environ.get("CONFIGURATOR_RENDER_TIMEOUT"):
         out["PROPOSAL_RENDER_TIMEOUT"] = float(environ["CONFIGURATOR_RENDER_TIMEOUT"])
+    for name, setting in (("CONFIGURATOR_SIGN_IN_ACCOUNT_FAILURES", "SIGN_IN_ACCOUNT_FAILURES"),
+                          ("CONFIGURATOR_SIGN_IN_ADDRESS_FAILURES", "SIGN_IN_ADDRESS_FAILURES"),
+                          ("CONFIGURATOR_TRUSTED_PROXIES", "TRUSTED_PROXIES")):
+        if environ.get(name):
+            out[setting] = _count(name, environ[name])
+    if environ.get("CONFIGURATOR_SIGN_IN_LOCK_SECONDS"):
+        out["SIGN_IN_LOCK_SECONDS"] = float(environ["CONFIGURATOR_SIGN_IN_LOCK_SECONDS"])
+    if environ.get("CONFIGURATOR_API_AUTH_FAILURES"):
+        out["API_AUTH_FAILURE_LIMIT"] = environ["CONFIGURATOR_API_AUTH_FAILURES"]
     return out
 
 
@@ -114,6 +138,17 @@ def cookie_secure(value: str | bool) -> str | bool:
     if value.strip().lower() == "auto":
         return "auto"
     return _flag(value)
+
+
+def _count(name: str, value: str) -> int:
+    """A whole number >= 0 from the environment variable `name`."""
+    try:
+        number = int(value.strip())
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise ValueError(f"{name} must be a whole number, 0 or more, not {value!r}")
+    return number
 
 
 def _flag(value: str) -> bool:

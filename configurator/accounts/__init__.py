@@ -1,6 +1,8 @@
 """Who may use the web forms: users with roles, sign-in and sign-out, CSRF protection.
 
 - `services.py`: users (hashed passwords, session tokens), plain functions over a session
+- `throttle.py`: failed sign-ins counted per account and per client address, and the locks
+  they set
 - `roles.py`: the roles and what each may do
 - `access.py`: sign-in (Flask-Login), roles on views, CSRF protection
 - `views.py`: sign-in, sign-out, the users page for admins

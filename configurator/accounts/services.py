@@ -1,7 +1,9 @@
-"""Users of the web forms: create, find, authenticate, deactivate. Plain functions over a
+"""Users of the web forms: create, find, sign in, deactivate. Plain functions over a
 SQLAlchemy session; they flush but never commit (the caller commits once per unit of work).
 
 Passwords are hashed with werkzeug.security (scrypt, salted); the plain text is never stored.
+A password typed into a form is checked through `attempt_password`, which the sign-in throttle
+(`throttle.py`) guards: a locked account or address is refused before any hashing.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..store.db import begin_write
 from ..store.models import USER_EMAIL_MAX, User, utcnow
+from . import throttle
 from .roles import ROLE_LABELS, ROLES
 
 MIN_PASSWORD = 8
@@ -135,16 +138,66 @@ def create_user(session: Session, email: str, name: str, role: str, password: st
 
 
 def authenticate(session: Session, email: str, password: str) -> Account | None:
-    """The active user with this email and password, recording the sign-in; otherwise None."""
-    user = _by_email(session, normalise_email(email))
+    """The active user with this email and password, recording the sign-in; otherwise None.
+    Not throttled: forms go through `attempt_password`."""
+    account = _check_password(session, normalise_email(email), password)
+    if account is not None:
+        _record_sign_in(session, account.id)
+    return account
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What a password typed into a form came to: the account it signs in (None: refused), and
+    the lock in force afterwards, if any (a lock that refused it, or one its failure set)."""
+    account: Account | None
+    lock: throttle.Lock | None
+
+
+def attempt_password(session: Session, email: str, password: str, address: str,
+                     policy: throttle.Policy, *, signing_in: bool = True) -> Attempt:
+    """Check a password typed into a form, under the sign-in throttle: refused without hashing
+    while the account or the client `address` (`throttle.client_address`) is locked; a failure
+    is counted for both; a success clears the account's count and, when `signing_in`, records
+    the sign-in.
+
+    The password is hashed outside any transaction (an scrypt hash takes tens of milliseconds;
+    on SQLite a write transaction would hold every other writer for that long). So it ends the
+    session's transaction before hashing: call it first in a unit of work. It leaves a write
+    transaction (the sign-in, or the failure counted) for the caller to commit."""
+    email = normalise_email(email)
+    counts = throttle.Counts.of(email, address)
+    lock = throttle.lock_in_force(session, counts, policy)
+    session.rollback()  # end the read: the write below starts its own transaction (SQLite)
+    if lock is not None:
+        return Attempt(None, lock)
+    account = _check_password(session, email, password)
+    session.rollback()
+    begin_write(session)
+    if account is None:
+        return Attempt(None, throttle.count_failure(session, counts, policy))
+    throttle.forget_account(session, email)
+    if signing_in:
+        _record_sign_in(session, account.id)
+    return Attempt(account, None)
+
+
+def _check_password(session: Session, email: str, password: str) -> Account | None:
+    """The active user with this (normalised) email and password, or None; as slow for an
+    unknown email as for a wrong password."""
+    user = _by_email(session, email)
     if user is None:
         check_password_hash(_dummy_hash(), password)  # a wrong email takes as long as a wrong password
         return None
     if not check_password_hash(user.password_hash, password) or not user.active:
         return None
-    user.last_sign_in_at = utcnow()
-    session.flush()
     return account(user)
+
+
+def _record_sign_in(session: Session, user_id: int) -> None:
+    begin_write(session)
+    _by_id(session, user_id).last_sign_in_at = utcnow()
+    session.flush()
 
 
 def by_session_token(session: Session, token: str) -> Account | None:
@@ -187,7 +240,7 @@ def set_active(session: Session, user_id: int, active: bool) -> Account:
 
 
 def set_password(session: Session, user_id: int, password: str) -> Account:
-    """A new password; the user's other sessions end."""
+    """A new password; the user's other sessions end, and a sign-in lock on the account too."""
     errors = password_errors(password)
     if errors:
         raise UserInvalid(errors)
@@ -195,6 +248,7 @@ def set_password(session: Session, user_id: int, password: str) -> Account:
     user = _by_id(session, user_id)
     user.password_hash = generate_password_hash(password)
     user.session_token = _token()
+    throttle.forget_account(session, user.email)
     session.flush()
     return account(user)
 
@@ -233,11 +287,13 @@ def get_user_by_id(session: Session, user_id: int) -> Account:
 def ensure_user(session: Session, email: str, name: str, role: str,
                 password: str) -> tuple[Account, str]:
     """Make sure `email` can sign in with `password` in `role`: create the user, or reactivate
-    it and reset its password and role. Returns the account and what was done."""
+    it and reset its password and role, and clear a sign-in lock on it. Returns the account and
+    what was done."""
     existing = _by_email(session, normalise_email(email))
     if existing is None:
         return create_user(session, email, name, role, password), "created"
     begin_write(session)
+    throttle.forget_account(session, existing.email)
     changed = []
     if not check_password_hash(existing.password_hash, password):
         existing.password_hash = generate_password_hash(password)

@@ -6,9 +6,8 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
 from ..store import flaskdb as db
-from ..store.db import begin_write
 from ..store.models import ROUTE_ID
-from . import services
+from . import services, throttle
 from .access import protect_forms, require, safe_next
 from .roles import ROLE_LABELS, ROLES
 
@@ -28,22 +27,38 @@ def sign_in():
     if current_user.is_authenticated and request.method == "GET":
         return redirect(safe_next(request.args.get("next")) or url_for("web.home"))
     email = request.form.get("email", "").strip()
-    error = None
+    error, status, headers = None, 200, {}
     if request.method == "POST":
         password = request.form.get("password", "")
-        session = db.session()
-        begin_write(session)  # the sign-in is recorded
-        account = services.authenticate(session, email, password) if email and password else None
-        if account is not None:
-            session.commit()
-            flask.session.clear()  # a fresh session (and CSRF token) for the signed-in user
-            login_user(account)
-            flash(f"Signed in as {account.name} ({account.role_label}).", "success")
-            return redirect(safe_next(request.form.get("next")) or url_for("web.home"))
-        error = ("Enter your email address and password." if not (email and password)
-                 else "That email address and password do not match an active user.")
+        if not (email and password):
+            error, status = "Enter your email address and password.", 401
+        else:
+            session = db.session()
+            attempt = services.attempt_password(session, email, password, _client_address(),
+                                                _policy())
+            session.commit()  # the sign-in, or the failure counted
+            if attempt.account is not None:
+                flask.session.clear()  # a fresh session (and CSRF token) for the signed-in user
+                login_user(attempt.account)
+                flash(f"Signed in as {attempt.account.name} ({attempt.account.role_label}).",
+                      "success")
+                return redirect(safe_next(request.form.get("next")) or url_for("web.home"))
+            error, status = "That email address and password do not match an active user.", 401
+            if attempt.lock is not None:
+                error = attempt.lock.message()
+                status, headers = 429, {"Retry-After": str(attempt.lock.retry_after())}
     return render_template("accounts/sign_in.html", email=email, error=error,
-                           next=safe_next(request.values.get("next")) or ""), (401 if error else 200)
+                           next=safe_next(request.values.get("next")) or ""), status, headers
+
+
+def _client_address() -> str:
+    """The client's address as the sign-in throttle counts it (the proxy's, unless
+    CONFIGURATOR_TRUSTED_PROXIES says how many proxies to look behind)."""
+    return throttle.client_address(request.remote_addr)
+
+
+def _policy() -> throttle.Policy:
+    return throttle.Policy.from_config(flask.current_app.config)
 
 
 @bp.route("/sign-out", methods=["GET", "POST"])
@@ -151,13 +166,23 @@ def reset_password(user_id: int):
 @require()
 def account():
     errors: dict[str, list[str]] = {}
+    headers: dict[str, str] = {}
     if request.method == "POST":
         session = db.session()
-        begin_write(session)
         current = request.form.get("current", "")
         new = request.form.get("password", "")
-        if services.authenticate(session, current_user.email, current) is None:
-            errors["current"] = ["That is not your current password."]
+        # a stolen session must not become a way to guess the password: the sign-in throttle
+        attempt = (services.attempt_password(session, current_user.email, current,
+                                             _client_address(), _policy(), signing_in=False)
+                   if current else None)
+        if attempt is None:
+            errors["current"] = ["Enter your current password."]
+        elif attempt.account is None:
+            session.commit()  # the failure counted
+            errors["current"] = [attempt.lock.message() if attempt.lock
+                                 else "That is not your current password."]
+            if attempt.lock:
+                headers = {"Retry-After": str(attempt.lock.retry_after())}
         elif request.form.get("confirm", "") != new:
             errors["confirm"] = ["The two new passwords differ."]
         else:
@@ -170,4 +195,5 @@ def account():
                 login_user(updated)  # this session carries the new token; the others end
                 flash("Your password is changed; your other sessions have ended.", "success")
                 return redirect(url_for("accounts.account"))
-    return render_template("accounts/account.html", errors=errors), (422 if errors else 200)
+    status = (429 if headers else 422) if errors else 200
+    return render_template("accounts/account.html", errors=errors), status, headers

@@ -6,8 +6,14 @@ operation needs; the OpenAPI document is annotated from it, and a test fails whe
 is in neither it nor `PUBLIC_ENDPOINTS`, so a new endpoint cannot be open by accident.
 
 Answers: 401 (no key, or not a valid active key) with `WWW-Authenticate: Bearer`, 403 (the key
-lacks the scope), 429 (over the key's rate, or too many invalid keys from one address, with
-`Retry-After`); all problem+json.
+lacks the scope), 429 (over the key's rate, or an invalid key from an address that presented too
+many, with `Retry-After`); all problem+json.
+
+Invalid keys are counted per client address (`API_AUTH_FAILURE_LIMIT`), but a key is always
+checked first: a valid key is never refused because of what else came from its address (one
+misconfigured tool behind a shared proxy or NAT must not lock out the others). Checking stays
+cheap: a verified key is remembered per worker, and so is an invalid one, so a tool repeating a
+stale key costs no database round trip (both for API_KEY_CACHE_SECONDS).
 """
 from __future__ import annotations
 
@@ -21,6 +27,7 @@ from flask_limiter import Limiter, RequestLimit
 from limits import parse as parse_rate_limit
 
 from ..accounts import apikeys
+from ..accounts.throttle import client_address
 from ..store import flaskdb as db
 from . import errors
 
@@ -63,6 +70,7 @@ CACHE_LIMIT = 1000
 def init_app(app: flask.Flask) -> Limiter:
     """Check keys before every API request, then count the request against the key's rate."""
     app.extensions["configurator.api_key_cache"] = {}
+    app.extensions["configurator.api_key_refusals"] = {}
     app.before_request(_authenticate)  # registered before the limiter's own hook: runs first
     limiter = Limiter(
         key_func=_rate_key, app=app,
@@ -98,11 +106,10 @@ def _authenticate() -> flask.Response | None:
             401, "This operation needs an API key: send `Authorization: Bearer <key>` "
                  "(`configurator apikey create` makes one).",
             kind="unauthorized", headers={"WWW-Authenticate": CHALLENGE})
-    if _failures_exhausted():
-        return _too_many_failures()
     key = _verified(presented)
     if key is None:
-        _count_failure()
+        if not _count_failure():
+            return _too_many_failures()
         return errors.problem(
             401, "The API key is not valid: it is unknown, revoked or expired.",
             kind="unauthorized", headers={"WWW-Authenticate": CHALLENGE + ', error="invalid_token"'})
@@ -128,6 +135,7 @@ def _bearer_token() -> str | None:
 def _verified(presented: str) -> apikeys.KeyInfo | None:
     app = flask.current_app
     cache: dict[str, tuple[apikeys.KeyInfo, float]] = app.extensions["configurator.api_key_cache"]
+    refusals: dict[str, float] = app.extensions["configurator.api_key_refusals"]
     ttl = float(app.config["API_KEY_CACHE_SECONDS"])
     digest = apikeys.digest(presented)
     now = time.monotonic()
@@ -135,18 +143,28 @@ def _verified(presented: str) -> apikeys.KeyInfo | None:
     if hit is not None and now - hit[1] < ttl:
         key = hit[0]
         return key if key.active() else None
+    if now - refusals.get(digest, -ttl) < ttl:
+        return None  # refused moments ago: a key that was invalid stays invalid
     # A session of its own, closed at once: the request's session must start its own
     # transaction (a write one, on SQLite, for the views that write; see store.db.begin_write).
     with db.database().sessions() as session:
         key = apikeys.authenticate(session, presented)
     if key is None:
         cache.pop(digest, None)
+        _remember(refusals, digest, now, ttl)
         return None
-    if ttl > 0:
-        if len(cache) >= CACHE_LIMIT:
-            cache.clear()
-        cache[digest] = (key, now)
+    _remember(cache, digest, (key, now), ttl)
     return key
+
+
+def _remember(cache: dict, digest: str, value: Any, ttl: float) -> None:
+    """Keep `value` for `digest`, in at most CACHE_LIMIT entries (a flood of distinct invalid
+    keys empties only the cache of refusals, never that of verified keys)."""
+    if ttl <= 0:
+        return
+    if len(cache) >= CACHE_LIMIT:
+        cache.clear()
+    cache[digest] = value
 
 
 def _strategy() -> Any:
@@ -156,32 +174,29 @@ def _strategy() -> Any:
     return limiter.limiter if limiter.enabled else None
 
 
-def _failures_exhausted() -> bool:
-    app = flask.current_app
-    strategy = _strategy()
-    return strategy is not None and not strategy.test(
-        app.extensions["configurator.auth_failure_limit"], "auth-failures",
-        request.remote_addr or "?")
+def _address() -> str:
+    return client_address(request.remote_addr)
 
 
-def _count_failure() -> None:
-    app = flask.current_app
+def _count_failure() -> bool:
+    """Count an invalid key from this client address; False when the address is over its limit
+    (and this key is answered 429 instead of 401)."""
     strategy = _strategy()
     if strategy is None:
-        return
-    strategy.hit(app.extensions["configurator.auth_failure_limit"], "auth-failures",
-                 request.remote_addr or "?")
+        return True
+    return bool(strategy.hit(flask.current_app.extensions["configurator.auth_failure_limit"],
+                             "auth-failures", _address()))
 
 
 def _too_many_failures() -> flask.Response:
     app = flask.current_app
     limit = app.extensions["configurator.auth_failure_limit"]
     strategy = app.extensions["configurator.limiter"].limiter
-    reset_at = strategy.get_window_stats(limit, "auth-failures", request.remote_addr or "?")[0]
+    reset_at = strategy.get_window_stats(limit, "auth-failures", _address())[0]
     retry_after = max(1, int(reset_at - time.time()) + 1)
     return errors.problem(
-        429, f"Too many invalid API keys from this address (limit {limit}). "
-             f"Retry after {retry_after} s.",
+        429, f"Too many invalid API keys from this address (limit {limit}); this key is not "
+             f"valid either. Retry after {retry_after} s; a valid key works meanwhile.",
         kind="rate-limited", headers={"Retry-After": str(retry_after)})
 
 

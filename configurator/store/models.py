@@ -10,6 +10,8 @@
   A version is stored once; a file's bytes are stored once however many versions share them.
 - `idempotent_requests`: the answer a POST with an `Idempotency-Key` got, for a day, so that its
   retry gets that answer again (store/idempotency.py).
+- `sign_in_failures`: failed sign-ins counted per account and per client address, for the
+  sign-in throttle (configurator/accounts/throttle.py).
 
 Change a model, then add a migration (`configurator db revision -m "..."`); a test fails when
 the models and the migrations disagree.
@@ -182,6 +184,21 @@ class User(Base):
     # finance or legal): the approvals they may give.
     approver_roles: Mapped[list[str]] = mapped_column(JSON, default=list)
 
+
+# The SHA-256 (hex) that names a sign-in failure count.
+THROTTLE_KEY_LENGTH = 64
+
+
+class SignInFailures(Base):
+    """Failed sign-ins counted for one account (an e-mail address, existing or not) or one client
+    address, in a window that ends at `window_ends_at`; at the limit the count is a lock that
+    lasts until then (configurator/accounts/throttle.py). `key` is the SHA-256 of what is
+    counted, so neither the e-mail addresses people tried nor their addresses are stored."""
+    __tablename__ = "sign_in_failures"
+
+    key: Mapped[str] = mapped_column(String(THROTTLE_KEY_LENGTH), primary_key=True)
+    failures: Mapped[int]
+    window_ends_at: Mapped[dt.datetime] = mapped_column(index=True)
 
 class CustomerProfile(Base):
     """A customer's current business profile as a solution lead entered or imported it.

@@ -302,22 +302,92 @@ def test_apikey_ensure_demo_keeps_one_working_key(key_cli, app, tmp_path, runner
     assert "created" in third.output and key_file.read_text().strip() != key
 
 
-def test_an_address_presenting_many_invalid_keys_gets_429_even_with_a_valid_one(content,
+def _keys_app(content, database_url, **config):
+    return create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "t",
+                       "CONTENT_TRIAL": False, "API_AUTH_FAILURE_LIMIT": "5/minute", **config},
+                      content=content)
+
+
+def _guesser(app, address: str = "127.0.0.1", key: str | None = None):
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {key or 'cfg_0123abcd_' + 'A' * 43}"
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def test_invalid_keys_from_an_address_get_429_and_never_block_a_valid_key_from_it(content,
                                                                                 database_url):
-    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "t",
-                      "CONTENT_TRIAL": False, "API_AUTH_FAILURE_LIMIT": "5/minute"},
-                     content=content)
+    app = _keys_app(content, database_url)
     try:
-        guesser = app.test_client()
-        guesser.environ_base["HTTP_AUTHORIZATION"] = "Bearer cfg_0123abcd_" + "A" * 43
-        statuses = [guesser.get("/api/v1/catalog/families").status_code for _ in range(6)]
-        assert statuses == [401] * 5 + [429]
-        response = keyed_client(app).get("/api/v1/catalog/families")  # same address
-        assert_problem(response, 429)
-        assert int(response.headers["Retry-After"]) >= 1
-        other = keyed_client(app)
-        other.environ_base["REMOTE_ADDR"] = "10.0.0.2"
-        assert other.get("/api/v1/catalog/families").status_code == 200
+        guesser = _guesser(app)
+        statuses = [guesser.get("/api/v1/catalog/families").status_code for _ in range(5)]
+        assert statuses == [401] * 5
+        refused = guesser.get("/api/v1/catalog/families")
+        body = assert_problem(refused, 429)
+        assert 1 <= int(refused.headers["Retry-After"]) <= 61
+        assert "Too many invalid API keys from this address" in body["detail"]
+        another_bad_key = _guesser(app, key=f"cfg_{secrets.token_hex(4)}_" + "B" * 43)
+        assert_problem(another_bad_key.get("/api/v1/catalog/families"), 429)
+        # a valid key from the same address: one verified before and one never seen (the
+        # database is asked), on every request, however many invalid keys keep coming
+        known = keyed_client(app)
+        assert known.get("/api/v1/catalog/families").status_code == 200
+        assert_problem(guesser.get("/api/v1/catalog/families"), 429)
+        assert known.get("/api/v1/catalog/families").status_code == 200
+        assert keyed_client(app).get("/api/v1/catalog/families").status_code == 200
+        # another address is not counted with this one
+        assert_problem(_guesser(app, "10.0.0.2").get("/api/v1/catalog/families"), 401)
+    finally:
+        app.extensions["configurator.db"].dispose()
+
+
+def test_a_repeated_invalid_key_is_refused_without_asking_the_database_again(content,
+                                                                            database_url,
+                                                                            monkeypatch):
+    looked_up = []
+    real = apikeys.authenticate
+
+    def counting(session, presented):
+        looked_up.append(presented)
+        return real(session, presented)
+
+    monkeypatch.setattr(apikeys, "authenticate", counting)
+    app = _keys_app(content, database_url, API_AUTH_FAILURE_LIMIT="1000/minute")
+    try:
+        stale = _guesser(app, "10.0.0.3")
+        assert [stale.get("/api/v1/catalog/families").status_code for _ in range(20)] == [401] * 20
+        assert len(looked_up) == 1   # remembered as invalid for API_KEY_CACHE_SECONDS
+        valid = keyed_client(app)
+        assert [valid.get("/api/v1/catalog/families").status_code for _ in range(3)] == [200] * 3
+        assert len(looked_up) == 2   # and a valid key once, too
+    finally:
+        app.extensions["configurator.db"].dispose()
+
+
+def test_x_forwarded_for_is_ignored_by_default_and_honoured_behind_trusted_proxies(content,
+                                                                                  database_url):
+    app = _keys_app(content, database_url, API_AUTH_FAILURE_LIMIT="2/minute")
+    try:  # no proxy trusted: a client cannot escape its count by writing the header itself
+        guesser = _guesser(app, "10.0.1.1")
+        statuses = [guesser.get("/api/v1/catalog/families",
+                                headers={"X-Forwarded-For": f"192.0.2.{n}"}).status_code
+                    for n in range(3)]
+        assert statuses == [401, 401, 429]
+    finally:
+        app.extensions["configurator.db"].dispose()
+    app = _keys_app(content, database_url, API_AUTH_FAILURE_LIMIT="2/minute", TRUSTED_PROXIES=1)
+    try:  # one proxy at 10.0.1.2: its clients are counted apart, by what the proxy appended
+        proxy = _guesser(app, "10.0.1.2")
+        first = {"X-Forwarded-For": "192.0.2.10"}
+        assert [proxy.get("/api/v1/catalog/families", headers=first).status_code
+                for _ in range(3)] == [401, 401, 429]
+        second = {"X-Forwarded-For": "192.0.2.11"}
+        assert proxy.get("/api/v1/catalog/families", headers=second).status_code == 401
+        spoofed = {"X-Forwarded-For": "192.0.2.11, 192.0.2.10"}  # the client wrote the first
+        assert proxy.get("/api/v1/catalog/families", headers=spoofed).status_code == 429
+        valid = keyed_client(app)
+        valid.environ_base["REMOTE_ADDR"] = "10.0.1.2"
+        assert valid.get("/api/v1/catalog/families", headers=first).status_code == 200
     finally:
         app.extensions["configurator.db"].dispose()
 
