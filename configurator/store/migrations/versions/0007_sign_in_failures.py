@@ -1,17 +1,14 @@
 """Sign-in failures counted per account and per client address (the sign-in throttle).
 
-Revises 0005 for now: 0006 (the deal workflow) is being written beside it; when both are on one
-branch this revises 0006.
-
 Revision ID: 0007
-Revises: 0005
-Create Date: 2026-12-09
+Revises: 0006
+Create Date: 2026-12-08
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
