@@ -16,6 +16,7 @@ from configurator.content.yamlfile import plain, read_yaml
 from configurator.store import customers
 from configurator.store import flaskdb as db
 from configurator.services.configurations import add_revision, create_configuration
+from configurator.services.workflow import Actor
 
 from helpers import USERS, sign_in
 
@@ -46,13 +47,14 @@ def _seed(server) -> dict:
             hanseatic["configuration"] = existing[-1]["id"]
         else:
             profile = customers.get_customer(session, hanseatic["customer"])["profile"]
-            first = create_configuration(session, content, profile, created_by=lead)
+            made_by = Actor(None, lead, lead)
+            first = create_configuration(session, content, profile, actor=made_by)
             by = lead[:100]
             accept = {"action": "accept", "module": "training-elearning", "by": by}
             quantity = {"action": "quantity", "module": "handheld-scanner", "quantity": 80,
                         "by": by}
-            add_revision(session, content, first["id"], [accept], created_by=lead)
-            add_revision(session, content, first["id"], [accept, quantity], created_by=lead)
+            add_revision(session, content, first["id"], [accept], actor=made_by)
+            add_revision(session, content, first["id"], [accept, quantity], actor=made_by)
             hanseatic["configuration"] = first["id"]
         session.commit()
     return ids
