@@ -12,7 +12,7 @@ SOLUTION_NUMBERS = ("total_one_time", "total_monthly", "total_yearly", "annual_r
 
 @dataclass(frozen=True)
 class FactType:
-    type: str                           # string integer number boolean enum date list object
+    type: str                           # a profile type (profile.TYPES): string, integer, ...
     values: tuple[str, ...] = ()        # vocabulary of an enum
     items: FactType | None = None       # item type of a list
     fields: tuple[str, ...] = ()        # field names of an object

@@ -171,6 +171,33 @@ def python_pattern(pattern: str) -> "Matcher":
     return Matcher(pattern, _automaton(pattern))
 
 
+def example(pattern: str) -> str | None:
+    """A shortest text the pattern matches (letters and digits where it allows any), or None
+    when it matches nothing but the empty text: what a trial profile puts in a field that
+    declares a `pattern`. A breadth-first walk over the automaton's state sets (at most
+    MAX_STATES of them)."""
+    automaton = _automaton(pattern)
+    nfa = automaton.nfa
+    plain = [ord(c) for c in "aA0"] + list(range(32, 127)) + [0xE9, 0x4E2D]   # printable, é, 中
+    paths = {automaton.start: ""}
+    queue = [automaton.start]
+    for states in queue:
+        text = paths[states]
+        for state in sorted(states):
+            if nfa.kind[state] != CHAR:
+                continue
+            first = [low for low, _ in nfa.ranges[state]]
+            code = next((c for c in (plain if nfa.negated[state] else first)
+                         if nfa.accepts(state, c) and engine_text(chr(c)) == chr(c)), None)
+            nxt = automaton.step(states, code) if code is not None else frozenset()
+            if automaton.final(nxt):
+                return text + chr(code)
+            if nxt and nxt not in paths:
+                paths[nxt] = text + chr(code)
+                queue.append(nxt)
+    return None
+
+
 def _strip_anchors(pattern: str) -> str:
     if pattern.startswith("^"):
         pattern = pattern[1:]
