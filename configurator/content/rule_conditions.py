@@ -244,7 +244,8 @@ def _value_problem(path: str, ftype: FactType, value: Any) -> tuple[str, str] | 
             return f"{path} is true/false but is compared with {value!r}", "write true or false"
         return None
     if not isinstance(value, str):
-        return f"{path} is {ftype.type} text but is compared with {value!r}", \
+        kind = f"a {ftype.type} code" if ftype.type in CODE_SETS else f"{ftype.type} text"
+        return f"{path} is {kind} but is compared with {value!r}", \
             f"put the value in quotes: \"{value}\""
     if ftype.type == "enum" and value not in ftype.values:
         return (f"`{value}` is not a value of {path}",

@@ -264,6 +264,15 @@ def test_a_code_field_is_compared_like_text(tmp_path):
         "`gte` compares numbers or dates; profile.country is a country"]
 
 
+def test_a_code_field_compared_with_a_number_is_an_error(tmp_path):
+    pack, problems = check_pack(write_pack(tmp_path, rules_with("{profile.currency: 978}"),
+                                           profile=CODE_PROFILE))
+    assert pack is None
+    assert [str(p) for p in problems if p.severity == "error"] == [
+        "rules/r.yaml:5: error: profile.currency is a currency code but is compared with 978\n"
+        "    fix: put the value in quotes: \"978\""]
+
+
 def test_check_warns_about_a_catalog_currency_that_is_not_iso_4217(tmp_path):
     catalog = {"catalog/platform.yaml": """
         family: platform
