@@ -158,6 +158,22 @@ def keyed_client(app: Any, key: str | None = None) -> Any:
     return client
 
 
+def person_client(app: Any, name: str, approver_roles: tuple[str, ...] = (),
+                  role: str = "solution-lead") -> Any:
+    """A test client whose key acts for a new user `name` holding `approver_roles`; the
+    client's `user` attribute is that user (an accounts.services.Account)."""
+    from configurator.accounts import services as accounts
+
+    email = f"{name.lower().replace(' ', '.')}.{secrets.token_hex(3)}@example.com"
+    with app.extensions["configurator.db"].sessions() as session:
+        user = accounts.create_user(session, email, name, role, secrets.token_hex(8))
+        user = accounts.set_approver_roles(session, user.id, list(approver_roles))
+        session.commit()
+    client = keyed_client(app, make_api_key(app, user_id=user.id))
+    client.user = user
+    return client
+
+
 def unique(prefix: str = "Test") -> str:
     """A company name no other test uses."""
     return f"{prefix} {secrets.token_hex(4)}"

@@ -50,6 +50,7 @@ class KeyInfo:
     expires_at: dt.datetime | None
     revoked_at: dt.datetime | None
     replaces_id: int | None
+    user_id: int | None = None        # the user the key acts for (None: nobody)
 
     def active(self, now: dt.datetime | None = None) -> bool:
         now = now or utcnow()
@@ -71,13 +72,14 @@ class KeyInfo:
         return {"prefix": self.prefix, "name": self.name, "scopes": sorted(self.scopes),
                 "rate_limit": self.rate_limit, "status": self.status(),
                 "created_at": iso(self.created_at), "created_by": self.created_by,
+                "user_id": self.user_id,
                 "expires_at": iso(self.expires_at), "revoked_at": iso(self.revoked_at)}
 
 
 def _info(row: ApiKey) -> KeyInfo:
     return KeyInfo(row.id, row.prefix, row.name, frozenset(row.scopes.split()), row.rate_limit,
                    row.created_at, row.created_by, row.expires_at, row.revoked_at,
-                   row.replaces_id)
+                   row.replaces_id, row.user_id)
 
 
 def digest(key: str) -> str:
@@ -110,8 +112,8 @@ def _check(name: str, scopes: list[str] | tuple[str, ...], rate_limit: str | Non
 
 def create(session: Session, name: str, scopes: list[str] | tuple[str, ...], *,
            rate_limit: str | None = None, created_by: str | None = None,
-           replaces_id: int | None = None) -> tuple[KeyInfo, str]:
-    """A new key: (its info, the key itself, which is shown this once)."""
+           replaces_id: int | None = None, user_id: int | None = None) -> tuple[KeyInfo, str]:
+    """A new key acting for `user_id`: (its info, the key itself, which is shown this once)."""
     ordered = _check(name, scopes, rate_limit)
     begin_write(session)
     while True:
@@ -121,7 +123,7 @@ def create(session: Session, name: str, scopes: list[str] | tuple[str, ...], *,
     key = f"cfg_{prefix}_{secrets.token_urlsafe(32)}"
     row = ApiKey(prefix=prefix, secret_sha256=digest(key), name=name.strip(),
                  scopes=" ".join(ordered), rate_limit=rate_limit, created_by=created_by,
-                 replaces_id=replaces_id)
+                 replaces_id=replaces_id, user_id=user_id)
     session.add(row)
     session.flush()
     return _info(row), key
@@ -171,7 +173,7 @@ def rotate(session: Session, prefix: str, *, grace: dt.timedelta = dt.timedelta(
     if old.expires_at is None or old.expires_at > expires:
         old.expires_at = expires
     info, key = create(session, old.name, old.scopes.split(), rate_limit=old.rate_limit,
-                       created_by=created_by, replaces_id=old.id)
+                       created_by=created_by, replaces_id=old.id, user_id=old.user_id)
     return info, key, _info(old)
 
 

@@ -37,6 +37,10 @@ class UserInvalid(FieldsInvalid):
     """A user's email, name, role or password is not acceptable."""
 
 
+# an approver role as the rules write it in `require_approval` (e.g. sales-director)
+APPROVER_ROLE = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")
+
+
 class UserNotFound(LookupError):
     pass
 
@@ -52,6 +56,7 @@ class Account:
     session_token: str
     created_at: Any = None
     last_sign_in_at: Any = None
+    approver_roles: tuple[str, ...] = ()     # the approvals this user may give
 
     # Flask-Login's protocol
     is_authenticated = True
@@ -76,7 +81,7 @@ class Account:
 
 def account(user: User) -> Account:
     return Account(user.id, user.email, user.name, user.role, user.active, user.session_token,
-                   user.created_at, user.last_sign_in_at)
+                   user.created_at, user.last_sign_in_at, tuple(user.approver_roles or ()))
 
 
 def normalise_email(email: str) -> str:
@@ -202,6 +207,27 @@ def set_role(session: Session, user_id: int, role: str) -> Account:
     user.role = role
     session.flush()
     return account(user)
+
+
+def set_approver_roles(session: Session, user_id: int, roles: list[str] | tuple[str, ...]
+                       ) -> Account:
+    """The approver roles the user holds from now on (roles such as finance or legal, as the
+    rules name them in `require_approval`); the previous ones are replaced."""
+    chosen = sorted({r.strip() for r in roles if r.strip()})
+    bad = [r for r in chosen if not APPROVER_ROLE.fullmatch(r)]
+    if bad:
+        raise UserInvalid({"approver_roles": [f"`{r[:60]}` is not a role name (lowercase "
+                                              "letters, digits and dashes, such as finance)"
+                                              for r in bad]})
+    begin_write(session)
+    user = _by_id(session, user_id)
+    user.approver_roles = chosen
+    session.flush()
+    return account(user)
+
+
+def get_user_by_id(session: Session, user_id: int) -> Account:
+    return account(_by_id(session, user_id))
 
 
 def ensure_user(session: Session, email: str, name: str, role: str,

@@ -12,7 +12,7 @@ import flask
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
-from . import auth, catalog, configurations, errors, proposals, service
+from . import approvals, auth, catalog, configurations, errors, proposals, service
 from .schemas import ConfigurationDocumentSchema, Document, ProblemSchema
 
 DESCRIPTION = """\
@@ -60,7 +60,8 @@ def init_app(app: flask.Flask) -> ConfiguratorApi:
                                             "extra_plugins": [auth.ScopesPlugin()]})
     auth.init_app(app)
     api.ma_plugin.converter.add_attribute_function(_document_reference)
-    for blueprint in (configurations.blp, catalog.blp, service.blp, proposals.blp):
+    for blueprint in (configurations.blp, catalog.blp, service.blp, approvals.blp,
+                      proposals.blp):
         api.register_blueprint(blueprint)
     return api
 

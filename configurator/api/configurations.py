@@ -13,9 +13,10 @@ from ..services import configurations as service
 from ..store import configurations as store
 from ..store import flaskdb as db
 from . import errors, idempotency
+from .actors import current_actor
 from .schemas import (ConfigurationCreateSchema, ConfigurationListArgs, ConfigurationPageSchema,
                       ConfigurationSchema, ExplanationSchema, ID, IdempotencyHeaders, PageArgs,
-                      RevisionCreateSchema, RevisionPageSchema, RevisionSchema)
+                      RevisionCreateSchema, RevisionHeaders, RevisionPageSchema, RevisionSchema)
 
 blp = Blueprint(
     "configurations", __name__, url_prefix="/api/v1",
@@ -31,6 +32,10 @@ NOT_FOUND = "No such configuration"
 REVISION_NOT_FOUND = "No such configuration or revision"
 INVALID_OR_KEY_REUSED = INVALID + ", or the `Idempotency-Key` came with another request"
 LOCATION = {"Location": {"description": "The new resource", "schema": {"type": "string"}}}
+ETAG = {"ETag": {"description": "The revision's version: send it as `If-Match` with the next "
+                                "revision", "schema": {"type": "string"}}}
+PRECONDITION_FAILED = ("`If-Match` is not the latest revision's ETag: the configuration "
+                       "changed since it was read; nothing was changed")
 # What a keyed answer is remembered as (one instance each: building one costs per request).
 CONFIGURATION = ConfigurationSchema()
 REVISION = RevisionSchema()
@@ -66,21 +71,25 @@ class Configurations(MethodView):
         if replayed is not None:
             return replayed
         result = service.create_configuration(session, current_content(), body["profile"],
-                                              body["adjustments"])
+                                              body["adjustments"], current_actor())
         location = url_for("configurations.Configuration", configuration_id=result["id"])
         idempotency.remember(session, headers, 201, result, CONFIGURATION, location)
         session.commit()
-        return result, 201, {"Location": location}
+        return result, 201, {"Location": location, "ETag": _etag(result)}
 
 
 @blp.route(f"/configurations/<{ID}:configuration_id>")
 class Configuration(MethodView):
 
-    @blp.response(200, ConfigurationSchema)
+    @blp.response(200, ConfigurationSchema, headers=ETAG)
     @errors.responses(blp, 404, 503, _404=NOT_FOUND)
-    def get(self, configuration_id: int) -> dict:
-        """Fetch a configuration: its latest revision's profile, adjustments and document"""
-        return store.get_configuration(db.session(), configuration_id)
+    def get(self, configuration_id: int) -> Any:
+        """Fetch a configuration: its latest revision's profile, adjustments and document
+
+        The `ETag` is the latest revision's: send it as `If-Match` with the next revision.
+        """
+        result = store.get_configuration(db.session(), configuration_id)
+        return result, 200, {"ETag": _etag(result)}
 
 
 @blp.route(f"/configurations/<{ID}:configuration_id>/revisions")
@@ -94,10 +103,10 @@ class Revisions(MethodView):
         return store.list_revisions(db.session(), configuration_id, **args).as_dict()
 
     @blp.arguments(RevisionCreateSchema())
-    @blp.arguments(IdempotencyHeaders(), location="headers")
-    @blp.response(201, REVISION, headers={**LOCATION, **idempotency.REPLAYED_HEADER})
-    @errors.responses(blp, *errors.BODY_ERRORS, _404=NOT_FOUND, _422=INVALID_OR_KEY_REUSED,
-                      _503=UNAVAILABLE)
+    @blp.arguments(RevisionHeaders(), location="headers")
+    @blp.response(201, REVISION, headers={**LOCATION, **ETAG, **idempotency.REPLAYED_HEADER})
+    @errors.responses(blp, *errors.BODY_ERRORS, _404=NOT_FOUND, _412=PRECONDITION_FAILED,
+                      _422=INVALID_OR_KEY_REUSED, _503=UNAVAILABLE)
     def post(self, body: dict, headers: dict, configuration_id: int) -> Any:
         """Re-configure with adjustments, as the next revision
 
@@ -105,29 +114,34 @@ class Revisions(MethodView):
         revision's list: send every adjustment that should hold (an empty list re-runs the
         plain profile). `profile` replaces the profile; without it the latest revision's profile
         is used. The run uses the content pack served now. With an `Idempotency-Key`, a retry
-        of the same request answers the first answer again instead of adding a revision.
+        of the same request answers the first answer again instead of adding a revision. With
+        `If-Match` (the ETag of the configuration or of its latest revision), the revision is
+        added only on top of that one: otherwise 412 and nothing changes, so no one's edit is
+        lost to another's.
         """
         session = db.session()
         replayed = idempotency.replay(session, headers)
         if replayed is not None:
             return replayed
         result = service.add_revision(session, current_content(), configuration_id,
-                                      body["adjustments"], body.get("profile"))
+                                      body["adjustments"], body.get("profile"), current_actor(),
+                                      if_match=headers.get("if_match"))
         location = url_for("configurations.Revision", configuration_id=configuration_id,
                            number=result["number"])
         idempotency.remember(session, headers, 201, result, REVISION, location)
         session.commit()
-        return result, 201, {"Location": location}
+        return result, 201, {"Location": location, "ETag": _etag(result)}
 
 
 @blp.route(f"/configurations/<{ID}:configuration_id>/revisions/<{ID}:number>")
 class Revision(MethodView):
 
-    @blp.response(200, RevisionSchema)
+    @blp.response(200, RevisionSchema, headers=ETAG)
     @errors.responses(blp, 404, 503, _404=REVISION_NOT_FOUND)
-    def get(self, configuration_id: int, number: int) -> dict:
-        """Fetch one revision with its profile, adjustments and document"""
-        return store.get_revision(db.session(), configuration_id, number)
+    def get(self, configuration_id: int, number: int) -> Any:
+        """Fetch one revision with its profile, adjustments, document and state"""
+        result = store.get_revision(db.session(), configuration_id, number)
+        return result, 200, {"ETag": _etag(result)}
 
 
 @blp.route(f"/configurations/<{ID}:configuration_id>/revisions/<{ID}:number>"
@@ -146,3 +160,10 @@ class RevisionExplanation(MethodView):
         """
         return service.explain_stored_revision(db.session(), current_content(), configuration_id,
                                                number)
+
+
+def _etag(view: dict) -> str:
+    """The ETag of a configuration (its latest revision) or a revision view."""
+    if "number" in view:
+        return service.etag(view["configuration_id"], view["number"], view["state"])
+    return service.etag(view["id"], view["revision"], view["state"])

@@ -22,8 +22,10 @@ from ..content.problems import ContentError
 from ..content.profile import ProfileInvalid
 from ..proposals import ProposalInvalid, RenderFailed, TemplateBroken
 from ..proposals.errors import RenderTimeout
-from ..services.configurations import StaleRevision
-from ..services.proposals import AlreadyApproved, ApprovalInvalid, TooLarge
+from ..services.approvals import AlreadyApproved, ApprovalInvalid
+from ..services.configurations import PreconditionFailed, StaleRevision
+from ..services.proposals import TooLarge
+from ..services.workflow import Forbidden, StateConflict, StateInvalid
 from ..store.errors import (DATABASE_FAILURES, ConcurrentChange, NotFound, UnstorableValue,
                             database_failure)
 from ..store.idempotency import KeyReused
@@ -55,8 +57,10 @@ def documented() -> dict[str, Any]:
 # What the common error answers mean, for the OpenAPI document (see `responses`).
 DESCRIPTIONS = {
     400: "The request body is not valid JSON",
+    403: "The caller may not do this; `detail` says why",
     404: "No such resource (or an id out of range)",
     409: "The request collided with a concurrent change",
+    412: "`If-Match` is not the current ETag; nothing was changed",
     413: "The request body is larger than the service accepts",
     415: "The request body is not `application/json`",
     422: "The request does not have the documented shape; `errors` names each bad field",
@@ -74,7 +78,7 @@ def responses(blueprint: Any, *statuses: int, **descriptions: str) -> Any:
     def decorate(view: Any) -> Any:
         wording = {int(key.lstrip("_")): text for key, text in descriptions.items()}
         for status in dict.fromkeys((*statuses, *wording)):
-            description = wording.get(status, DESCRIPTIONS[status])
+            description = wording[status] if status in wording else DESCRIPTIONS[status]
             view = blueprint.alt_response(status, description=description, **documented())(view)
         return view
     return decorate
@@ -210,6 +214,10 @@ def attach(blueprint: flask.Blueprint) -> None:
     blueprint.register_error_handler(KeyReused, _key_reused)
     blueprint.register_error_handler(Unavailable, _unavailable)
     blueprint.register_error_handler(StaleRevision, _stale_revision)
+    blueprint.register_error_handler(PreconditionFailed, _precondition_failed)
+    blueprint.register_error_handler(Forbidden, _forbidden)
+    blueprint.register_error_handler(StateConflict, _state_conflict)
+    blueprint.register_error_handler(StateInvalid, _state_invalid)
     blueprint.register_error_handler(ProposalInvalid, _proposal_invalid)
     blueprint.register_error_handler(ApprovalInvalid, _approval_invalid)
     blueprint.register_error_handler(AlreadyApproved, _already_approved)
@@ -305,13 +313,33 @@ def _stale_revision(exc: StaleRevision) -> flask.Response:
                         "latest revision.", kind="stale-revision")
 
 
+def _precondition_failed(exc: PreconditionFailed) -> flask.Response:
+    return problem(412, f"If-Match {exc.given} is not the latest revision's ETag {exc.latest} "
+                        f"(revision {exc.number}): the configuration changed since you read it. "
+                        "Nothing was changed; read it again and send your change on top.",
+                   kind="precondition-failed", headers={"ETag": exc.latest})
+
+
+def _forbidden(exc: Forbidden) -> flask.Response:
+    return problem(403, exc.message, kind="forbidden")
+
+
+def _state_conflict(exc: StateConflict) -> flask.Response:
+    return problem(409, exc.message, kind="state-conflict")
+
+
+def _state_invalid(exc: StateInvalid) -> flask.Response:
+    return problem(422, "That state cannot be asked for; see `errors`.", kind="invalid-state",
+                   errors=exc.errors)
+
+
 def _proposal_invalid(exc: ProposalInvalid) -> flask.Response:
     return problem(422, "The proposal cannot be made as asked; see `errors`.",
                           kind="invalid-proposal", errors=exc.errors)
 
 
 def _approval_invalid(exc: ApprovalInvalid) -> flask.Response:
-    return problem(422, "This approval is not one the revision requires; see `errors`.",
+    return problem(422, "This approval cannot be recorded as asked; see `errors`.",
                           kind="invalid-approval", errors=exc.errors)
 
 

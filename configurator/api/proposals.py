@@ -1,7 +1,5 @@
-"""Approvals of revisions and PDF proposals:
+"""PDF proposals (approvals and a revision's state: api/approvals.py):
 
-- `POST /api/v1/configurations/{id}/revisions/{n}/approvals`: record an approval
-- `GET  /api/v1/configurations/{id}/revisions/{n}/approvals`: required, given, outstanding
 - `POST /api/v1/configurations/{id}/revisions/{n}/proposals`: render (or find) the PDF
 - `GET  /api/v1/configurations/{id}/proposals`: a configuration's proposals
 - `GET  /api/v1/proposals/{proposal_id}` and `/pdf`: metadata and the PDF itself
@@ -22,45 +20,17 @@ from ..services import proposals as service
 from ..store import flaskdb as db
 from ..store import proposals as store
 from . import errors
+from .actors import current_actor
 from .schemas import ID, Output, Schema
 
 blp = Blueprint(
     "proposals", __name__, url_prefix="/api/v1",
-    description="Approve a revision, and render it as a PDF proposal. A PDF carries a DRAFT mark "
-                "while the revision's required approvals are outstanding.")
+    description="Render a revision as a PDF proposal. A PDF carries a DRAFT mark while the "
+                "revision's required approvals are outstanding.")
 errors.attach(blp)
 
 
 # --- shapes -----------------------------------------------------------------------------------
-
-class ApprovalCreateSchema(Schema):
-    role = fields.String(required=True, validate=validate.Length(min=1, max=100), metadata={
-        "description": "A role the revision's document requires (`document.approvals[].role`)"})
-    by = fields.String(required=True, validate=validate.Length(min=1, max=200),
-                       metadata={"description": "Who approves"})
-    note = fields.String(validate=validate.Length(max=2000))
-
-
-class ApprovalGivenSchema(Output):
-    role = fields.String()
-    approved_by = fields.String()
-    approved_at = fields.DateTime()
-    note = fields.String(allow_none=True)
-
-
-class ApprovalRecordSchema(ApprovalGivenSchema):
-    configuration_id = fields.Integer()
-    revision = fields.Integer()
-
-
-class ApprovalStatusSchema(Output):
-    configuration_id = fields.Integer()
-    revision = fields.Integer()
-    required = fields.List(fields.String(), metadata={"description": "Roles the revision requires"})
-    approvals = fields.List(fields.Nested(ApprovalGivenSchema))
-    outstanding = fields.List(fields.String())
-    approved = fields.Boolean(metadata={"description": "Every required role has approved"})
-
 
 class ProposalCreateSchema(Schema):
     template = fields.String(load_default=DEFAULT_TEMPLATE, validate=validate.Length(max=64),
@@ -102,35 +72,6 @@ REVISION_NOT_FOUND = "No such configuration or revision"
 # --- views ------------------------------------------------------------------------------------
 
 @blp.route(f"/configurations/<{ID}:configuration_id>/revisions/<{ID}:number>"
-           "/approvals")
-class Approvals(MethodView):
-
-    @blp.response(200, ApprovalStatusSchema)
-    @errors.responses(blp, 404, 503, _404=REVISION_NOT_FOUND)
-    def get(self, configuration_id: int, number: int) -> dict:
-        """What a revision requires approved, what was approved, and what is outstanding"""
-        return store.approval_status(db.session(), configuration_id, number)
-
-    @blp.arguments(ApprovalCreateSchema)
-    @blp.response(201, ApprovalRecordSchema)
-    @errors.responses(blp, *errors.BODY_ERRORS, 503, _404=REVISION_NOT_FOUND,
-                      _409="That role approved this revision already",
-                      _422="The request does not have the documented shape, or the revision does "
-                           "not require that role; `errors` names each bad field")
-    def post(self, body: dict, configuration_id: int, number: int) -> dict:
-        """Approve a revision for one required role
-
-        `role` must be one of the roles the revision's document requires. Once every required
-        role has approved, the revision's proposals render without the DRAFT mark.
-        """
-        session = db.session()
-        result = service.approve(session, configuration_id, number, body["role"], body["by"],
-                                 body.get("note"))
-        session.commit()
-        return result
-
-
-@blp.route(f"/configurations/<{ID}:configuration_id>/revisions/<{ID}:number>"
            "/proposals")
 class RevisionProposals(MethodView):
 
@@ -157,7 +98,7 @@ class RevisionProposals(MethodView):
         session = db.session()
         result, created = service.create_proposal(session, current_content(), configuration_id,
                                                   number, body["template"], body["language"],
-                                                  timeout=render_timeout())
+                                                  current_actor(), timeout=render_timeout())
         session.commit()
         location = url_for("proposals.ProposalResource", proposal_id=result["id"])
         return result, 201 if created else 200, {"Location": location}

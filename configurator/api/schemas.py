@@ -8,15 +8,16 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from ..content.model import BILLINGS, KINDS, STAGES
 from ..content.adjustments import ACTIONS, MAX_ADJUSTMENTS
+from ..content.document import BILLINGS, STATUSES, TOTAL_KEYS
+from ..content.model import KINDS, STAGES
+from ..services.workflow import STATES
 from ..store.models import CUSTOMER_NAME_MAX, IDEMPOTENCY_KEY_MAX, ROUTE_ID
 
 # Route ids are bounded (the OpenAPI document states the bounds): see store.models.ROUTE_ID.
 ID = ROUTE_ID
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
-STATUSES = ("ok", "approval_required", "conflict")
 
 
 class Schema(ma.Schema):
@@ -137,6 +138,12 @@ class CustomerSchema(Output):
     name = fields.String()
 
 
+# Where a deal stands (services/workflow.py); the document's `status` is what the rules computed.
+STATE = {"description": "Where the deal stands: draft (conflicts), pending_approval, approved, "
+                        "rejected, sent, accepted, declined, expired (sent, past valid_until), "
+                        "superseded (a newer revision replaced it)"}
+
+
 class ConfigurationSchema(Output):
     id = fields.Integer()
     customer = fields.Nested(CustomerSchema)
@@ -144,6 +151,9 @@ class ConfigurationSchema(Output):
     updated_at = fields.DateTime(metadata={"description": "When the latest revision was made"})
     revision = fields.Integer(metadata={"description": "The latest revision's number"})
     status = fields.String(validate=validate.OneOf(STATUSES))
+    state = fields.String(validate=validate.OneOf(STATES), metadata=STATE)
+    valid_until = fields.DateTime(allow_none=True, metadata={
+        "description": "Until when a sent proposal can be accepted"})
     content_version = fields.String()
     profile = Profile()
     adjustments = fields.List(fields.Dict())
@@ -165,14 +175,23 @@ class RevisionSummarySchema(Output):
     configuration_id = fields.Integer()
     number = fields.Integer()
     created_at = fields.DateTime()
-    created_by = fields.String(allow_none=True)
+    created_by = fields.String(allow_none=True, metadata={
+        "description": "Who made it: the user's e-mail (`api-key:<prefix>` for a key that acts "
+                       "for no user)"})
     status = fields.String(validate=validate.OneOf(STATUSES))
+    state = fields.String(validate=validate.OneOf(STATES), metadata=STATE)
+    valid_until = fields.DateTime(allow_none=True, metadata={
+        "description": "Until when a sent proposal can be accepted"})
     content_version = fields.String()
     totals = fields.Dict()
     adjustments = fields.List(fields.Dict())
 
 
 class RevisionSchema(RevisionSummarySchema):
+    via_api_key = fields.String(allow_none=True, metadata={
+        "description": "The public prefix of the API key it was made through, if any"})
+    state_changed_at = fields.DateTime(allow_none=True)
+    state_changed_by = fields.String(allow_none=True)
     profile = Profile()
     document = Document()
 
@@ -198,12 +217,24 @@ class PageArgs(Schema):
                                validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
 
 
+class RevisionHeaders(IdempotencyHeaders):
+    """`Idempotency-Key`, and `If-Match` to add a revision only on top of the one read."""
+
+    if_match = fields.String(data_key="If-Match", load_default=None,
+                             validate=validate.Length(min=1, max=200), metadata={
+                                 "description": "The ETag of the configuration (or of its latest "
+                                                "revision) the change was made on: 412 when a "
+                                                "newer revision exists"})
+
+
 class ConfigurationListArgs(PageArgs):
     customer = fields.String(validate=[validate.Length(min=1, max=CUSTOMER_NAME_MAX),
                                        validate.Regexp(r"^[^\x00]*$", error="must not contain "
                                                                            "NUL characters")],
                              metadata={"description": "Only customers whose name contains this "
                                                       "text (case-insensitive)"})
+    state = fields.String(validate=validate.OneOf(STATES), metadata={
+        "description": "Only configurations whose latest revision is in this state"})
 
 
 # --- catalog ----------------------------------------------------------------------------------
@@ -341,15 +372,14 @@ class ApprovalSchema(Output):
     reasons = fields.List(fields.Nested(ReasonSchema))
 
 
-class TotalsSchema(Output):
-    """Money is reported rounded to cents."""
+TOTAL_HELP = {"annual_recurring": "12 x monthly + yearly",
+              "first_year": "one_time + annual_recurring"}
 
-    one_time = fields.Float()
-    monthly = fields.Float()
-    yearly = fields.Float()
-    annual_recurring = fields.Float(metadata={"description": "12 x monthly + yearly"})
-    first_year = fields.Float(metadata={"description": "one_time + annual_recurring"})
-    currency = fields.String()
+# The document's totals, rounded to cents: one field per total key, then the currency.
+TotalsSchema = Output.from_dict(
+    {**{key: fields.Float(metadata={"description": TOTAL_HELP[key]} if key in TOTAL_HELP else {})
+        for key in TOTAL_KEYS},
+     "currency": fields.String()}, name="TotalsSchema")
 
 
 class ConfigurationDocumentSchema(Output):

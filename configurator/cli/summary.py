@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..content.document import ConfigurationDocument
+
 
 def _money(amount: float | int, currency: str = "") -> str:
     text = f"{amount:,.2f}"
@@ -20,7 +22,7 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
-def summary(doc: dict, customer: str) -> str:
+def summary(doc: ConfigurationDocument, customer: str) -> str:
     """A configuration as a solution lead reads it in a terminal."""
     cur = doc["totals"]["currency"]
     out = [f"{customer}: status {doc['status']}  (content {doc['content_version']})"]

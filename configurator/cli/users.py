@@ -17,6 +17,8 @@ import click
 from ..accounts import apikeys, services
 from ..accounts.roles import ROLES, SCOPES
 from ..config import VAR_DIR, load_config
+from ..content.pack import content_root
+from ..services.checks import check_pack
 from ..store.db import session_for
 from .db import upgrade_database
 
@@ -92,7 +94,32 @@ def list_command() -> None:
         state = "active" if account.active else "deactivated"
         last = account.last_sign_in_at.strftime("%Y-%m-%d %H:%M UTC") \
             if account.last_sign_in_at else "never signed in"
-        click.echo(f"{account.email:<32} {account.role:<16} {state:<12} {last}  {account.name}")
+        roles = f"  approves as {', '.join(account.approver_roles)}" \
+            if account.approver_roles else ""
+        click.echo(f"{account.email:<32} {account.role:<16} {state:<12} {last}  "
+                   f"{account.name}{roles}")
+
+
+@user.command("roles")
+@click.argument("email")
+@click.argument("roles", nargs=-1)
+@click.option("--none", "clear", is_flag=True, help="Take every approver role away.")
+def roles_command(email: str, roles: tuple[str, ...], clear: bool) -> None:
+    """Set the approver roles EMAIL holds (the roles the rules name in `require_approval`,
+    e.g. `configurator user roles ana@example.com finance legal`): the approvals they may give."""
+    if not roles and not clear:
+        raise click.UsageError("name the roles (e.g. finance legal), or --none to take them away")
+    _migrate()
+    with _session() as session:
+        try:
+            account = services.set_approver_roles(session, services.get_user(session, email).id,
+                                                  [] if clear else list(roles))
+        except services.UserNotFound as exc:
+            raise click.ClickException(str(exc)) from None
+        except services.UserInvalid as exc:
+            raise _invalid(exc) from None
+        session.commit()
+    click.echo(f"{account.email} approves as: {', '.join(account.approver_roles) or 'nobody'}")
 
 
 def _set_active(email: str, active: bool) -> None:
@@ -146,7 +173,8 @@ def set_password(email: str, password_stdin: bool) -> None:
 @click.option("--password-file", type=click.Path(dir_okay=False, path_type=Path),
               default=VAR_DIR / "demo-password", show_default=True,
               help="Where the demo password is generated once and kept.")
-def ensure_demo(password_file: Path) -> None:
+@click.pass_context
+def ensure_demo(ctx: click.Context, password_file: Path) -> None:
     """Migrate the database and make sure the demo user can sign in; print the credentials.
 
     The password is generated once and kept in var/demo-password, so it stays the same across
@@ -154,11 +182,16 @@ def ensure_demo(password_file: Path) -> None:
     """
     _migrate()
     password = demo_password(password_file)
+    # the demo admin approves as every role the served pack's rules name
+    pack, _ = check_pack(content_root((ctx.obj or {}).get("content")))
     with _session() as session:
         account, done = services.ensure_user(session, DEMO_EMAIL, DEMO_NAME, DEMO_ROLE, password)
+        if pack is not None and set(account.approver_roles) != set(pack.approver_roles):
+            account = services.set_approver_roles(session, account.id, pack.approver_roles)
         session.commit()
+    roles = f"; approves as {', '.join(account.approver_roles)}" if account.approver_roles else ""
     click.echo(f"Demo sign-in ({done}): email {account.email}  password {password}  "
-               f"(role {account.role}: every page)")
+               f"(role {account.role}: every page{roles})")
 
 
 def demo_password(path: Path = VAR_DIR / "demo-password") -> str:
@@ -216,18 +249,29 @@ def _show_new_key(info: apikeys.KeyInfo, key: str) -> None:
               help="Requests per period for this key, e.g. 6000/minute (default: the "
                    "service's API_RATE_LIMIT).")
 @click.option("--created-by", default=None, help="Recorded with the key (default: $USER).")
+@click.option("--user", "user_email", default=None, metavar="EMAIL",
+              help="The user the key acts for: what it writes is recorded as theirs, and it "
+                   "approves only as the approver roles they hold. Without it the key acts for "
+                   "nobody and cannot approve.")
 def apikey_create(name: str, scopes: tuple[str, ...], rate_limit: str | None,
-                  created_by: str | None) -> None:
+                  created_by: str | None, user_email: str | None) -> None:
     """Create a key; the key alone goes to standard output, so
     `KEY=$(configurator apikey create ...)` works."""
     _migrate()
     with _session() as session:
         try:
+            user_id = services.get_user(session, user_email).id if user_email else None
             info, key = apikeys.create(session, name, scopes, rate_limit=rate_limit,
-                                       created_by=created_by or os.environ.get("USER"))
+                                       created_by=created_by or os.environ.get("USER"),
+                                       user_id=user_id)
+        except services.UserNotFound as exc:
+            raise click.ClickException(f"{exc}; create the user first") from None
         except apikeys.ApiKeyInvalid as exc:
             raise _invalid(exc) from None
         session.commit()
+    if user_id is None:
+        click.echo("this key acts for no user: it cannot approve (give one with --user EMAIL)",
+                   err=True)
     _show_new_key(info, key)
 
 
@@ -239,6 +283,7 @@ def apikey_list(show_all: bool, as_json: bool) -> None:
     _migrate()
     with _session() as session:
         keys = apikeys.list_keys(session, include_inactive=show_all)
+        users = {account.id: account.email for account in services.list_users(session)}
     if as_json:
         click.echo(json.dumps([key.as_dict() for key in keys], indent=2))
         return
@@ -251,6 +296,7 @@ def apikey_list(show_all: bool, as_json: bool) -> None:
             status = f"expires {key.expires_at:%Y-%m-%d %H:%M} UTC"
         click.echo(f"{key.prefix}  {status:<8}  {' '.join(sorted(key.scopes)):<40}  "
                    f"{key.rate_limit or 'default':<12}  {key.name}  "
+                   f"acts for {users.get(key.user_id, 'nobody')}  "
                    f"(created {key.created_at:%Y-%m-%d %H:%M} UTC"
                    + (f" by {key.created_by})" if key.created_by else ")"))
 
@@ -298,12 +344,19 @@ def apikey_ensure_demo(key_file: Path) -> None:
     README's curl examples work; not for production."""
     _migrate()
     with _session() as session:
+        try:
+            demo_user = services.get_user(session, DEMO_EMAIL).id
+        except services.UserNotFound:
+            demo_user = None
         kept = key_file.read_text().strip() if key_file.exists() else ""
-        if kept and apikeys.authenticate(session, kept):
+        found = apikeys.authenticate(session, kept) if kept else None
+        if found is not None and found.user_id == demo_user:
             key, done = kept, "kept"
         else:
-            _, key = apikeys.create(session, "demo", SCOPES, created_by="bin/serve")
+            _, key = apikeys.create(session, "demo", SCOPES, created_by="bin/serve",
+                                    user_id=demo_user)
             session.commit()
             _write_once(key_file, key, replace=True)
             done = "created"
-    click.echo(f"Demo API key ({done}, every scope, kept in {key_file}): {key}")
+    who = f"acts for {DEMO_EMAIL}" if demo_user else "acts for nobody"
+    click.echo(f"Demo API key ({done}, every scope, {who}, kept in {key_file}): {key}")

@@ -4,8 +4,9 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from .document import BILLINGS
 from .iso import CURRENCIES
-from .model import BILLINGS, KINDS, Catalog, Family, Module, Price
+from .model import KINDS, Catalog, Family, Module, Price
 from .problems import ProblemLog
 from .rules import ID_PATTERN, suggest
 from .yamlfile import item_lines, key_lines, line_of

@@ -11,8 +11,9 @@ from .adjustments import ACTIONS as ADJUSTMENT_ACTIONS
 from .adjustments import KEYS as ADJUSTMENT_KEYS
 from .adjustments import MAX_ADJUSTMENTS, MAX_QUANTITY
 from .catalog import FAMILY_KEYS, MODULE_KEYS, PRICE_KEYS
-from .model import BILLINGS, KINDS
-from .pack import EXPECT_KEYS, STATUSES, TEST_KEYS, TOTAL_KEYS
+from .document import BILLINGS, STATUSES, TOTAL_KEYS
+from .model import KINDS
+from .pack import EXPECT_KEYS, TEST_KEYS
 from .profile import DEFAULT_MAX_ITEMS, DEFAULT_MAX_LENGTH, FIELD_KEYS, TYPES
 from .regex import MAX_LENGTH as MAX_PATTERN
 from .schema_parts import DATE, ID, Schema, closed, document, id_, ids, pick, ref, text

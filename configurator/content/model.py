@@ -7,12 +7,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .document import Billing
 from .expressions import Expression
 from .profile import ProfileSpec
 
 STAGES = ("segment", "solution", "pricing", "delivery", "approval")
 KINDS = ("hardware", "software", "service", "support")
-BILLINGS = ("one_time", "monthly", "yearly")
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class Price:
     amount: Decimal
     currency: str
     per: str
-    billing: str
+    billing: Billing
 
 
 @dataclass(frozen=True)
@@ -186,3 +186,9 @@ class ContentPack:
     def stage_rules(self, stage: str) -> list[Rule]:
         """The stage's rules in firing order: higher priority first, ties in file order."""
         return list(self._by_stage.get(stage, ()))
+
+    @functools.cached_property
+    def approver_roles(self) -> tuple[str, ...]:
+        """The roles the rules name in `require_approval`: the approvals people can hold."""
+        return tuple(sorted({action.params["role"] for rule in self.rules
+                             for action in rule.then if action.kind == "require_approval"}))

@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from ..gcpause import gc_paused
 from .catalog import check_catalog, parse_family
+from .document import STATUSES, TOTAL_KEYS
 from .lint import linted
 from .facts import FactTypes
 from .model import ContentPack, Family, Module, RuleSet, RuleTest
@@ -32,8 +33,6 @@ PACK_FOLDERS = ("catalog", "rules", "proposals")
 EXPECT_KEYS = ("status", "includes", "absent", "excluded", "recommends", "quantities", "derived",
                "approvals", "totals", "warnings")
 TEST_KEYS = ("name", "date", "profile", "adjustments", "expect")
-TOTAL_KEYS = ("one_time", "monthly", "yearly", "annual_recurring", "first_year")
-STATUSES = ("ok", "approval_required", "conflict")
 # Measured: bench/generate.py's 10,000-rule pack (5,000 modules) is 3.9 MB of YAML in 102 files,
 # its largest file 72 KB; the demo pack is 164 KB in 31 files. The limits leave 4x room for
 # YAML, and room for a template's fonts and images.

@@ -10,6 +10,7 @@ import math
 import re
 from typing import Any
 
+from .document import NOTE_SECTIONS
 from .expressions import Expression, ExpressionError, parse_expression
 from .facts import FactTypes, literal_type
 from .model import Action, Catalog, Rule, Template
@@ -31,7 +32,6 @@ ACTIONS: dict[str, tuple[str, ...]] = {   # action key -> the option keys allowe
     "warn": (),
 }
 PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
-NOTE_SECTIONS = ("executive-summary", "solution", "delivery", "commercial", "terms")
 
 
 # --- reading ---------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from .facts import FactType, FactTypes
+from .facts import FactType, FactTypes, whole_solution_facts
 from .iso import CODE_SETS
 from .model import ALWAYS, AllOf, AnyOf, Condition, Not, Test
 from .problems import ProblemLog, suggest
@@ -140,10 +140,7 @@ def known_paths(facts: FactTypes) -> list[str]:
     for name, spec in facts.profile.fields.items():
         paths += [f"profile.{name}.{sub}" for sub in spec.fields]
     paths += [f"derived.{k}" for k in facts.derived]
-    paths += [f"solution.{k}" for k in ("modules", "families", "excluded", "recommended",
-                                         "line_count", "total_one_time", "total_monthly",
-                                         "total_yearly", "annual_recurring", "first_year",
-                                         "max_discount", "approvals")]
+    paths += [f"solution.{k}" for k in whole_solution_facts()]
     return paths
 
 

@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Callable
 
 from .data_schemas import catalog_schema, profile_schema, ruletests_schema
+from .document import NOTE_SECTIONS
 from .expressions import NAMESPACES
 from .model import STAGES
-from .rule_actions import ACTIONS, NOTE_SECTIONS
+from .rule_actions import ACTIONS
 from .rule_conditions import OPERATORS
 from .rules import ID_PATTERN, MAX_PRIORITY, RULE_KEYS, RULESET_KEYS
 from .schema_parts import (DATE, SCALAR, Schema, closed, document, expression, id_, pick, ref,

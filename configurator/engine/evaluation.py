@@ -7,9 +7,11 @@ import copy
 import dataclasses
 import math
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..content.adjustments import MAX_QUANTITY, Adjustment
+from ..content.document import (Approval, ConfigurationDocument, FiredEntry, Note, Reason,
+                                TeamMember, Totals, status_of)
 from ..content.expressions import Expression, ExpressionError, MissingFact, lookup, to_quantity
 from ..content.model import STAGES, Action, Rule, Template
 from ..money import number
@@ -38,7 +40,7 @@ class Evaluation:
         self.adjustments = adjustments
         self.stage = STAGES[0]
         self.derived: dict[str, Any] = {}
-        self.fired: list[dict] = []
+        self.fired: list[FiredEntry] = []
         self.fired_ids: set[str] = set()
         self.includes: list[sol.Request] = []
         self.excludes: list[sol.Request] = []
@@ -46,8 +48,8 @@ class Evaluation:
         self.changes: list[sol.PriceChange] = []
         self.approvals: list[tuple[str, sol.Reason]] = []
         self.service_level: dict[str, Any] = {}
-        self.team: dict[str, dict] = {}
-        self.notes: list[dict] = []
+        self.team: dict[str, TeamMember] = {}
+        self.notes: list[Note] = []
         self.warnings: list[sol.Reason] = []
         self.solution_facts = sol.empty_facts()
         self._facts = {"profile": self.profile, "derived": self.derived,
@@ -145,7 +147,7 @@ class Evaluation:
         if not rule.effective_on(self.as_of):
             self.not_effective.append(rule_id)
             return None
-        entry: dict[str, Any] = {"rule": rule.id, "ruleset": rule.ruleset, "stage": rule.stage}
+        entry: FiredEntry = {"rule": rule.id, "ruleset": rule.ruleset, "stage": rule.stage}
         changed = False
         for action in rule.then:
             changed |= self._apply(rule, action, entry)
@@ -163,7 +165,7 @@ class Evaluation:
         self._world = world
         return world
 
-    def _apply(self, rule: Rule, action: Action, entry: dict) -> bool:
+    def _apply(self, rule: Rule, action: Action, entry: FiredEntry) -> bool:
         p, kind = action.params, action.kind
         facts = self.facts()
         if kind == "derive":
@@ -305,32 +307,29 @@ class Evaluation:
                                    "adjustment": adj.as_dict()})
 
     # --- the document --------------------------------------------------------------------
-    def document(self) -> dict:
+    def document(self) -> ConfigurationDocument:
+        """The configuration document, as content/document.py types it."""
         solution = self.solution
         assert solution is not None
-        approvals: dict[str, list[dict]] = {}
+        by_role: dict[str, list[Reason]] = {}
         for role, reason in self.approvals:
-            reasons = approvals.setdefault(role, [])
+            reasons = by_role.setdefault(role, [])
             if reason.as_dict() not in reasons:
                 reasons.append(reason.as_dict())
-        if solution.conflicts:
-            status = "conflict"
-        elif approvals:
-            status = "approval_required"
-        else:
-            status = "ok"
-        totals = {key: number(value) for key, value in solution.totals.items()}
-        totals["currency"] = self.catalog.currency
+        approvals: list[Approval] = [{"role": role, "reasons": reasons}
+                                     for role, reasons in by_role.items()]
+        totals = cast(Totals, {**{key: number(value) for key, value in solution.totals.items()},
+                               "currency": self.catalog.currency})
         warnings = [w.as_dict() for w in self.warnings + solution.warnings]
         return {
-            "status": status,
+            "status": status_of(solution.conflicts, approvals),
             "content_version": self.pipeline.pack.version,
             "as_of": self.as_of,
             "derived": dict(self.derived),
             "lines": [sol.line_document(line, self.catalog) for line in solution.lines],
             "recommendations": solution.recommendations,
             "exclusions": solution.exclusions,
-            "approvals": [{"role": role, "reasons": reasons} for role, reasons in approvals.items()],
+            "approvals": approvals,
             "service_level": dict(self.service_level),
             "team": list(self.team.values()),
             "notes": self.notes,

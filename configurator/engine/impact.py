@@ -10,20 +10,21 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from ..content.adjustments import AdjustmentInvalid, parse_adjustments
+from ..content.document import Approval, ConfigurationDocument, Line, Reason
+from ..content.document_diff import changed_keys, diff_documents
 from ..content.expressions import Expression
 from ..content.model import ContentPack, Template
 from ..content.profile import ProfileInvalid
-from ..content.adjustments import AdjustmentInvalid, parse_adjustments
 from .errors import EngineError
 from .pipeline import Pipeline
 from .solution import CATALOG_RULE
 
-TOTAL_KEYS = ("one_time", "monthly", "yearly", "annual_recurring", "first_year")
 SIDES = ("base", "work")
 # document keys compared item by item when they differ in ways the categories do not name
 OTHER_SECTIONS = ("derived", "recommendations", "exclusions", "conflicts", "service_level",
@@ -125,7 +126,8 @@ def impact(base_pack: ContentPack, work_pack: ContentPack, cases: Iterable[Case]
         for case in cases:
             count = counts.setdefault(case.kind, {"cases": 0, "affected": 0})
             count["cases"] += 1
-            docs, errors = {}, {}
+            docs: dict[str, ConfigurationDocument] = {}
+            errors: dict[str, str] = {}
             for side in SIDES:
                 try:
                     docs[side] = _configure(pipelines[side], case, day)
@@ -152,7 +154,7 @@ def impact(base_pack: ContentPack, work_pack: ContentPack, cases: Iterable[Case]
                         len(cases), affected, skipped, counts, changes)
 
 
-def _configure(pipeline: Pipeline, case: Case, day: str) -> dict:
+def _configure(pipeline: Pipeline, case: Case, day: str) -> ConfigurationDocument:
     pack = pipeline.pack
     profile = pack.profile.validate(case.profile)
     adjustments = parse_adjustments(list(case.adjustments), pack.catalog)
@@ -169,12 +171,13 @@ def _error_text(exc: Exception) -> str:
 
 # --- comparing two documents ----------------------------------------------------------------
 
-def compare_documents(case: Case, base: dict, work: dict,
-                      changed_rules: set[str] = frozenset()) -> CaseImpact | None:
-    """How `work` differs from `base`, with the rules responsible; None when they are the same
-    (the content version aside)."""
+def compare_documents(case: Case, base: ConfigurationDocument, work: ConfigurationDocument,
+                      changed_rules: Set[str] = frozenset()) -> CaseImpact | None:
+    """How `work` differs from `base` (the documents' one comparison, content/document_diff.py),
+    with the rules responsible; None when they are the same (the content version aside)."""
     if _without_version(base) == _without_version(work):
         return None
+    diff = diff_documents(base, work)
     out = CaseImpact(case)
     responsible: set[str] = set()
 
@@ -182,8 +185,8 @@ def compare_documents(case: Case, base: dict, work: dict,
         """The candidates with evidence of a change, else all of them."""
         return (candidates & evidence) or candidates
 
-    if base["status"] != work["status"]:
-        out.status = (base["status"], work["status"])
+    if diff.status[0] != diff.status[1]:
+        out.status = diff.status
 
     # rules that fired in one run only, or fired in both with a different effect (derived)
     fired = {side: _fired(doc) for side, doc in (("base", base), ("work", work))}
@@ -195,17 +198,15 @@ def compare_documents(case: Case, base: dict, work: dict,
     evidence = responsible | set(changed_rules)
 
     # lines
-    lines = {"base": {l["module"]: l for l in base["lines"]},
-             "work": {l["module"]: l for l in work["lines"]}}
-    for module in sorted(set(lines["work"]) - set(lines["base"])):
-        line = lines["work"][module]
+    for line in sorted(diff.lines_added, key=_module):
+        module = line["module"]
         rules = _reason_rules(line["reasons"])
         responsible |= rules
         out.modules_added.append({"module": module, "quantity": line["quantity"],
                                   "billing": line["billing"], "total": line["total"],
                                   "rules": sorted(rules)})
-    for module in sorted(set(lines["base"]) - set(lines["work"])):
-        line = lines["base"][module]
+    for line in sorted(diff.lines_removed, key=_module):
+        module = line["module"]
         rules = _reason_rules(line["reasons"])
         excluded_by = [e for e in work["exclusions"] if e["module"] == module]
         rules |= {r["rule"] for e in excluded_by for r in e["reasons"]}
@@ -213,8 +214,8 @@ def compare_documents(case: Case, base: dict, work: dict,
         out.modules_removed.append({"module": module, "quantity": line["quantity"],
                                     "billing": line["billing"], "total": line["total"],
                                     "rules": sorted(rules)})
-    for module in sorted(set(lines["base"]) & set(lines["work"])):
-        a, b = lines["base"][module], lines["work"][module]
+    for change in sorted(diff.lines_changed, key=lambda change: change.module):
+        module, a, b = change.module, change.old, change.new
         reason_rules = _reason_rules(a["reasons"]) | _reason_rules(b["reasons"])
         reasons_changed = _rules_of_items(_symmetric(a["reasons"], b["reasons"]))
         quantity_rules: set[str] = set()
@@ -230,46 +231,40 @@ def compare_documents(case: Case, base: dict, work: dict,
                 rules = narrowed(discount_rules | reason_rules, evidence)
             responsible |= rules
             entry = {"module": module, "billing": b["billing"], "base": a["total"],
-                     "work": b["total"], "change": _difference(a["total"], b["total"]),
+                     "work": b["total"], "change": change.delta,
                      "discount_percent": {"base": a["discount_percent"],
                                           "work": b["discount_percent"]},
                      "rules": sorted(rules)}
             if a["unit_price"] != b["unit_price"]:
                 entry["unit_price"] = {"base": a["unit_price"], "work": b["unit_price"]}
             out.line_totals.append(entry)
-        if a["quantity"] == b["quantity"] and a["total"] == b["total"] and a != b:
-            keys = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
-            out.other.append(f"line {module}: {', '.join(keys)}")
+        if a["quantity"] == b["quantity"] and a["total"] == b["total"]:
+            out.other.append(f"line {module}: {', '.join(change.keys)}")
             responsible |= reasons_changed | _rules_of_items(
                 _symmetric(a["discounts"], b["discounts"]))
 
     # totals
-    for key in TOTAL_KEYS:
-        if base["totals"][key] != work["totals"][key]:
-            out.totals[key] = {"base": base["totals"][key], "work": work["totals"][key],
-                               "change": _difference(base["totals"][key], work["totals"][key])}
+    for total in diff.totals:
+        if total.old != total.new:
+            out.totals[total.key] = {"base": total.old, "work": total.new, "change": total.delta}
 
     # approvals
-    roles = {"base": {a["role"]: a for a in base["approvals"]},
-             "work": {a["role"]: a for a in work["approvals"]}}
-    for role in sorted(set(roles["work"]) - set(roles["base"])):
-        rules = _reason_rules(roles["work"][role]["reasons"])
+    for approval in sorted(diff.approvals_added, key=_role):
+        rules = _reason_rules(approval["reasons"])
         responsible |= rules
-        out.approvals_added.append({"role": role, "rules": sorted(rules),
-                                    "reasons": [r["text"] for r in roles["work"][role]["reasons"]]})
-    for role in sorted(set(roles["base"]) - set(roles["work"])):
-        rules = _reason_rules(roles["base"][role]["reasons"])
+        out.approvals_added.append({"role": approval["role"], "rules": sorted(rules),
+                                    "reasons": [r["text"] for r in approval["reasons"]]})
+    for approval in sorted(diff.approvals_removed, key=_role):
+        rules = _reason_rules(approval["reasons"])
         responsible |= rules
-        out.approvals_removed.append({"role": role, "rules": sorted(rules),
-                                      "reasons": [r["text"] for r in roles["base"][role]["reasons"]]})
-    for role in sorted(set(roles["base"]) & set(roles["work"])):
-        a, b = roles["base"][role]["reasons"], roles["work"][role]["reasons"]
-        if a != b:
-            rules = _rules_of_items(_symmetric(a, b))
-            responsible |= rules
-            out.approvals_changed.append({"role": role, "rules": sorted(rules),
-                                          "base": [r["text"] for r in a],
-                                          "work": [r["text"] for r in b]})
+        out.approvals_removed.append({"role": approval["role"], "rules": sorted(rules),
+                                      "reasons": [r["text"] for r in approval["reasons"]]})
+    for old, new in sorted(diff.approvals_changed, key=lambda pair: pair[1]["role"]):
+        rules = _rules_of_items(_symmetric(old["reasons"], new["reasons"]))
+        responsible |= rules
+        out.approvals_changed.append({"role": new["role"], "rules": sorted(rules),
+                                      "base": [r["text"] for r in old["reasons"]],
+                                      "work": [r["text"] for r in new["reasons"]]})
 
     # everything else the categories above do not name
     for key in OTHER_SECTIONS:
@@ -280,7 +275,7 @@ def compare_documents(case: Case, base: dict, work: dict,
             out.other.append(key)
             responsible |= _rules_of_items(_symmetric(a, b))
         elif isinstance(a, dict) and isinstance(b, dict):
-            names = {k for k in a.keys() | b.keys() if a.get(k) != b.get(k)}
+            names = set(changed_keys(a, b))
             out.other.append(f"{key}: {', '.join(sorted(names))}")
             if key == "derived":     # the rules that derived those facts
                 for side in ("base", "work"):
@@ -294,19 +289,27 @@ def compare_documents(case: Case, base: dict, work: dict,
     return out
 
 
-def _without_version(doc: dict) -> dict:
+def _without_version(doc: ConfigurationDocument) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if k != "content_version"}
 
 
-def _fired(doc: dict) -> dict[str, dict]:
+def _module(line: Line) -> str:
+    return line["module"]
+
+
+def _role(approval: Approval) -> str:
+    return approval["role"]
+
+
+def _fired(doc: ConfigurationDocument) -> dict[str, dict[str, Any]]:
     """rule id -> what its firing recorded (each rule fires at most once per run)."""
-    out: dict[str, dict] = {}
+    out: dict[str, dict[str, Any]] = {}
     for entry in doc["fired"]:
         out.setdefault(entry["rule"], {k: v for k, v in entry.items() if k != "adjustment"})
     return out
 
 
-def _reason_rules(reasons: Sequence[dict]) -> set[str]:
+def _reason_rules(reasons: Sequence[Reason]) -> set[str]:
     return {r["rule"] for r in reasons}
 
 
@@ -340,11 +343,6 @@ def _rules_of_items(items: Iterable[Any]) -> set[str]:
 
     walk(list(items))
     return found
-
-
-def _difference(base: Any, work: Any) -> float | int:
-    change = Decimal(str(work)) - Decimal(str(base))
-    return int(change) if change == change.to_integral_value() else float(change)
 
 
 # --- what changed in the content ------------------------------------------------------------

@@ -21,6 +21,7 @@ import threading
 from typing import Any
 
 from ..content.adjustments import Adjustment
+from ..content.document import ConfigurationDocument
 from ..content.model import STAGES, ContentPack
 from ..content.problems import ContentError, Problem
 from ..gcpause import gc_paused
@@ -143,7 +144,7 @@ class Pipeline:
                 self._free()
 
     def configure(self, profile: dict, adjustments: list[Adjustment] = (),
-                  on: str | None = None) -> dict:
+                  on: str | None = None) -> ConfigurationDocument:
         """The configuration document for a validated profile and parsed adjustments, made on
         day `on` (yyyy-mm-dd, default today in UTC), which decides the `effective` rules."""
         return self.run(profile, adjustments, on).document()

@@ -5,9 +5,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from ..content.adjustments import AdjustmentInvalid, parse_adjustments
+from ..content.document import ConfigurationDocument, Exclusion, Line
 from ..content.model import RuleTest
 from ..content.profile import ProfileInvalid
-from ..content.adjustments import AdjustmentInvalid, parse_adjustments
 from .pipeline import Pipeline
 
 
@@ -15,7 +16,7 @@ from .pipeline import Pipeline
 class RuleTestResult:
     test: RuleTest
     differences: list[str] = field(default_factory=list)
-    document: dict | None = None
+    document: ConfigurationDocument | None = None
 
     @property
     def passed(self) -> bool:
@@ -43,11 +44,11 @@ def run_rule_tests(pipeline: Pipeline, tests: tuple[RuleTest, ...] | None = None
     return results
 
 
-def _names(items: list[dict]) -> str:
+def _names(items: list[Line] | list[Exclusion]) -> str:
     return ", ".join(i["module"] for i in items) or "none"
 
 
-def compare(doc: dict, expect: dict) -> list[str]:
+def compare(doc: ConfigurationDocument, expect: dict) -> list[str]:
     """Each way `doc` differs from `expect`, as a sentence a product manager can act on."""
     out: list[str] = []
     lines = {line["module"]: line for line in doc["lines"]}

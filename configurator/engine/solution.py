@@ -10,6 +10,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from ..content.document import (BILLINGS, Amount, Conflict, ConflictKind, Exclusion, LineDiscount,
+                                PriceChangeKind, Recommendation, TotalKey)
+from ..content.document import Line as LineDocument
+from ..content.document import Reason as ReasonDocument
+from ..content.facts import SOLUTION_FACTS
 from ..content.model import Catalog
 from ..money import HUNDRED, ZERO, cents, first_year_factor, line_total, number
 
@@ -21,7 +26,7 @@ class Reason:
     rule: str
     text: str
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> ReasonDocument:
         return {"rule": self.rule, "text": self.text}
 
 
@@ -36,7 +41,7 @@ class Request:
 
 @dataclass
 class PriceChange:
-    kind: str                # discount | surcharge
+    kind: PriceChangeKind
     applies_to: str          # module id, family:F or total
     reason: Reason
     percent: Decimal | None = None
@@ -48,7 +53,7 @@ class Line:
     module: str
     quantity: int
     reasons: list[Reason]
-    changes: list[dict] = field(default_factory=list)
+    changes: list[LineDiscount] = field(default_factory=list)
     discount_percent: Decimal = ZERO
     total: Decimal = ZERO
     list_total: Decimal = ZERO
@@ -57,18 +62,17 @@ class Line:
 @dataclass
 class Solution:
     lines: list[Line]
-    exclusions: list[dict]
-    recommendations: list[dict]
-    conflicts: list[dict]
-    totals: dict[str, Decimal]
-    facts: dict[str, Any]
+    exclusions: list[Exclusion]
+    recommendations: list[Recommendation]
+    conflicts: list[Conflict]
+    totals: dict[TotalKey, Decimal]
+    facts: dict[str, Any]      # name -> value of each of content.facts.SOLUTION_FACTS
     warnings: list[Reason]
 
 
 def empty_facts() -> dict[str, Any]:
-    return {"modules": [], "families": [], "excluded": [], "recommended": [], "quantities": {},
-            "line_count": 0, "total_one_time": 0, "total_monthly": 0, "total_yearly": 0,
-            "annual_recurring": 0, "first_year": 0, "max_discount": 0, "approvals": []}
+    """The solution facts before the first stage has built a solution."""
+    return {name: fact.empty() for name, fact in SOLUTION_FACTS.items()}
 
 
 def build(catalog: Catalog, order: dict[str, int], includes: list[Request],
@@ -102,7 +106,7 @@ def build(catalog: Catalog, order: dict[str, int], includes: list[Request],
             lines[module] = line
 
     # catalog `requires` pull modules in; requiring an excluded module is a conflict
-    conflicts: list[dict] = []
+    conflicts: list[Conflict] = []
     queue = list(lines)
     while queue:
         module = queue.pop(0)
@@ -133,18 +137,18 @@ def build(catalog: Catalog, order: dict[str, int], includes: list[Request],
     warnings = _price(ordered, catalog, changes)
     totals = _totals(ordered, catalog)
     max_discount = max((line.discount_percent for line in ordered), default=ZERO)
-    facts = {
+    computed = {
         "modules": ids,
         "families": sorted({catalog.modules[m].family for m in ids}),
         "excluded": sorted(excluded),
         "recommended": sorted(recommendations),
         "quantities": {line.module: line.quantity for line in ordered},
         "line_count": len(ordered),
-        "total_one_time": totals["one_time"], "total_monthly": totals["monthly"],
-        "total_yearly": totals["yearly"], "annual_recurring": totals["annual_recurring"],
-        "first_year": totals["first_year"], "max_discount": max_discount,
+        "max_discount": max_discount,
         "approvals": sorted(set(approvals)),
     }
+    facts = {name: totals[fact.total] if fact.total else computed[name]
+             for name, fact in SOLUTION_FACTS.items()}
     return Solution(ordered, [_exclusion(e, catalog) for e in excluded.values()],
                     [_recommendation(r, catalog) for r in
                      sorted(recommendations.values(), key=lambda r: order[r["module"]])],
@@ -172,7 +176,8 @@ def _rules_of(module: str, lines: dict[str, Line], excluded: dict[str, dict]) ->
     return list(dict.fromkeys(r.rule for r in reasons))
 
 
-def _conflict(kind: str, a: str, b: str, lines: dict, excluded: dict, catalog: Catalog) -> dict:
+def _conflict(kind: ConflictKind, a: str, b: str, lines: dict, excluded: dict,
+              catalog: Catalog) -> Conflict:
     name_a, name_b = catalog.modules[a].name, catalog.modules[b].name
     if kind == "excludes":
         message = (f"{name_a} ({a}) and {name_b} ({b}) cannot be in the same solution: the "
@@ -185,14 +190,14 @@ def _conflict(kind: str, a: str, b: str, lines: dict, excluded: dict, catalog: C
             "rules": {a: _rules_of(a, lines, excluded), b: _rules_of(b, lines, excluded)}}
 
 
-def _exclusion(entry: dict, catalog: Catalog) -> dict:
+def _exclusion(entry: dict, catalog: Catalog) -> Exclusion:
     module = catalog.modules[entry["module"]]
     return {"module": module.id, "name": module.name, "family": module.family,
             "reasons": [r.as_dict() for r in entry["reasons"]],
             "overrides": [r.as_dict() for r in entry["overrides"]]}
 
 
-def _recommendation(entry: dict, catalog: Catalog) -> dict:
+def _recommendation(entry: dict, catalog: Catalog) -> Recommendation:
     module = catalog.modules[entry["module"]]
     return {"module": module.id, "name": module.name, "family": module.family,
             "kind": module.kind, "unit_price": number(module.price.amount),
@@ -243,15 +248,15 @@ def _first_year_list(line: Line, catalog: Catalog) -> Decimal:
     return line.quantity * price.amount * first_year_factor(price.billing)
 
 
-def _totals(lines: list[Line], catalog: Catalog) -> dict[str, Decimal]:
-    sums = {"one_time": ZERO, "monthly": ZERO, "yearly": ZERO}
+def _totals(lines: list[Line], catalog: Catalog) -> dict[TotalKey, Decimal]:
+    sums: dict[TotalKey, Decimal] = {billing: ZERO for billing in BILLINGS}
     for line in lines:
         sums[catalog.modules[line.module].price.billing] += line.total
     annual = 12 * sums["monthly"] + sums["yearly"]
     return {**sums, "annual_recurring": annual, "first_year": sums["one_time"] + annual}
 
 
-def line_document(line: Line, catalog: Catalog) -> dict:
+def line_document(line: Line, catalog: Catalog) -> LineDocument:
     module, unit_price = _module_facts(catalog)[line.module]
     return {
         "module": module.id, "name": module.name, "family": module.family, "kind": module.kind,
@@ -280,6 +285,6 @@ def _module_facts(catalog: Catalog) -> dict:
     return facts
 
 
-def _rounded(amount: Decimal) -> int | float:
+def _rounded(amount: Decimal) -> Amount:
     """`number` for an amount already rounded to cents (line totals): the same value."""
     return int(amount) if amount == amount.to_integral_value() else float(amount)

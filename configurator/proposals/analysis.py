@@ -4,7 +4,8 @@
   found by following the rules that fired: a rule that tests `profile.needs` answers those
   needs; a fact it derives carries them on to the rules that test that fact.
 - `baseline_profile` / `compare`: "tailored versus standard", the customer's solution against
-  the pipeline run on the baseline profile that the pack declares in `proposals/baseline.yaml`.
+  the pipeline run on the baseline profile that the pack declares in `proposals/baseline.yaml`
+  (the documents' one comparison, content/document_diff.py, with the rules behind it).
 """
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..content.document import (TOTAL_KEYS, Amount, ConfigurationDocument, Line, Reason, Totals,
+                                TotalKey)
+from ..content.document_diff import diff_documents, difference
 from ..content.model import AllOf, AnyOf, ContentPack, Not, Test
 from ..content.yamlfile import YamlSyntaxError, plain, read_yaml
 from .errors import TemplateBroken
@@ -20,7 +24,6 @@ from .errors import TemplateBroken
 BASELINE_FILE = "baseline.yaml"
 POSITIVE_OPS = ("eq", "in", "contains", "contains_any", "contains_all")
 NEEDS_PATH = "profile.needs"
-TOTAL_KEYS = ("one_time", "monthly", "yearly", "annual_recurring", "first_year")
 
 
 # --- needs ------------------------------------------------------------------------------------
@@ -50,7 +53,8 @@ class NeedAnswer:
     rules: list[str] = field(default_factory=list)       # every fired rule that answers it
 
 
-def needs_answered(pack: ContentPack, document: dict, needs: list[str]) -> dict[str, NeedAnswer]:
+def needs_answered(pack: ContentPack, document: ConfigurationDocument,
+                   needs: list[str]) -> dict[str, NeedAnswer]:
     """For each stated need: the lines whose reasons come from rules answering it, and the fired
     rules (delivery commitments, team roles) that answer it."""
     rules = {rule.id: rule for rule in pack.rules}
@@ -121,41 +125,39 @@ def baseline_profile(profile: dict, baseline: Baseline) -> dict:
 
 @dataclass
 class Comparison:
-    added: list[dict]                       # tailored lines the standard offer lacks
-    removed: list[dict]                     # standard lines the tailored solution leaves out
-    changed: list[tuple[dict, dict]]        # (standard line, tailored line), quantity differs
-    standard_totals: dict
-    tailored_totals: dict
+    added: list[Line]                       # tailored lines the standard offer lacks
+    removed: list[Line]                     # standard lines the tailored solution leaves out
+    changed: list[tuple[Line, Line]]        # (standard line, tailored line), quantity differs
+    standard_totals: Totals
+    tailored_totals: Totals
     rules_added: list[str]                  # fired only for this customer, in firing order
     rules_removed: list[str]                # fired only for the standard offer
-    removed_because: dict[str, list[dict]]  # module -> exclusion reasons in the tailored run
+    removed_because: dict[str, list[Reason]]  # module -> exclusion reasons in the tailored run
 
     @property
-    def difference(self) -> dict[str, float]:
-        return {key: round(self.tailored_totals.get(key, 0) - self.standard_totals.get(key, 0), 2)
-                for key in TOTAL_KEYS}
+    def difference(self) -> dict[TotalKey, Amount]:
+        return {key: difference(self.standard_totals.get(key, 0),
+                                self.tailored_totals.get(key, 0)) for key in TOTAL_KEYS}
 
 
-def compare(tailored: dict, standard: dict) -> Comparison:
-    mine = {line["module"]: line for line in tailored["lines"]}
-    theirs = {line["module"]: line for line in standard["lines"]}
+def compare(tailored: ConfigurationDocument, standard: ConfigurationDocument) -> Comparison:
+    diff = diff_documents(standard, tailored)
     fired_mine = _fired(tailored)
     fired_theirs = _fired(standard)
     excluded = {e["module"]: e.get("reasons", []) for e in tailored.get("exclusions", [])}
-    removed = [line for m, line in theirs.items() if m not in mine]
     return Comparison(
-        added=[line for m, line in mine.items() if m not in theirs],
-        removed=removed,
-        changed=[(theirs[m], line) for m, line in mine.items()
-                 if m in theirs and theirs[m]["quantity"] != line["quantity"]],
+        added=diff.lines_added,
+        removed=diff.lines_removed,
+        changed=[(change.old, change.new) for change in diff.lines_changed
+                 if change.old["quantity"] != change.new["quantity"]],
         standard_totals=standard["totals"], tailored_totals=tailored["totals"],
         rules_added=[r for r in fired_mine if r not in fired_theirs],
         rules_removed=[r for r in fired_theirs if r not in fired_mine],
-        removed_because={line["module"]: excluded[line["module"]] for line in removed
+        removed_because={line["module"]: excluded[line["module"]] for line in diff.lines_removed
                          if line["module"] in excluded})
 
 
-def _fired(document: dict) -> list[str]:
+def _fired(document: ConfigurationDocument) -> list[str]:
     seen: list[str] = []
     for entry in document.get("fired", []):
         rule = entry.get("rule")

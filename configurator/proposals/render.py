@@ -20,6 +20,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
+from ..content.document import ConfigurationDocument
 from ..content.model import ContentPack
 from ..content.profile import ProfileInvalid
 from .analysis import Baseline, baseline_profile, compare, load_baseline
@@ -45,7 +46,7 @@ class StandardOffer:
     """What the customer would get as a standard offer: the pack's baseline declaration and the
     configuration document of the baseline profile."""
     baseline: Baseline
-    document: dict
+    document: ConfigurationDocument
 
 
 def standard_profile(pack: ContentPack, profile: dict) -> tuple[Baseline, dict] | None:

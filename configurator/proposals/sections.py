@@ -9,6 +9,8 @@ import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from ..content.document import (BILLINGS, TOTAL_KEYS, ConfigurationDocument, ServiceLevel,
+                                TeamMember)
 from ..content.iso import COUNTRIES
 from ..content.model import ContentPack
 from ..content.profile import FieldSpec
@@ -18,7 +20,6 @@ from .source import ProposalInput
 from .templates import Messages, readable
 
 CORE_TEAM = ("customer-lead", "solution-lead", "delivery-lead")
-BILLINGS = ("one_time", "monthly", "yearly")
 # Profile fields the situation sentences use; the others are listed in a table.
 SENTENCE_FIELDS = ("name", "industry", "country", "employees", "sites", "regions",
                    "end_customer_industry", "sales_channels", "erp_system", "timeline", "needs",
@@ -30,7 +31,7 @@ class SectionBuilder:
     """The view's larger parts; holds the pack, messages and formatter they share."""
 
     def __init__(self, pack: ContentPack, t: Messages, f: Format, profile: dict,
-                 private: tuple[str, ...], doc: dict):
+                 private: tuple[str, ...], doc: ConfigurationDocument):
         self.texts = _texts_by_rule(doc)
         self.pack = pack
         self.t = t
@@ -132,7 +133,7 @@ class SectionBuilder:
                         "value": self.value(name, spec, self.profile[name])})
         return out
 
-    def commitments(self, rule_ids: list[str], doc: dict) -> list[str]:
+    def commitments(self, rule_ids: list[str], doc: ConfigurationDocument) -> list[str]:
         """The delivery commitments and team roles that fired rules make for a need."""
         t, f = self.t, self.f
         out: list[str] = []
@@ -163,8 +164,8 @@ class SectionBuilder:
         return out
 
     # --- tailored versus standard ----------------------------------------------------------
-    def tailored(self, c: Comparison, standard: dict | None, baseline: Baseline | None,
-                 currency: str) -> dict[str, Any]:
+    def tailored(self, c: Comparison, standard: ConfigurationDocument | None,
+                 baseline: Baseline | None, currency: str) -> dict[str, Any]:
         t, f = self.t, self.f
         # only what the customer told us and may read about: never the private fields
         changed_fields = [_in_sentence(self.field_label(k))
@@ -227,7 +228,7 @@ class SectionBuilder:
         return ""
 
     # --- pricing ---------------------------------------------------------------------------
-    def pricing(self, doc: dict, currency: str) -> dict[str, Any]:
+    def pricing(self, doc: ConfigurationDocument, currency: str) -> dict[str, Any]:
         t, f = self.t, self.f
         groups = []
         for billing in BILLINGS:
@@ -283,7 +284,7 @@ class SectionBuilder:
                               for line in doc["lines"])
         rows = [{"label": t(f"totals.{key}"), "value": f.money(totals[key], currency),
                  "strong": key == "first_year"}
-                for key in ("one_time", "monthly", "yearly", "annual_recurring", "first_year")]
+                for key in TOTAL_KEYS]
         return {"groups": groups, "changes": change_rows, "totals": rows,
                 "list_first_year": f.money(list_first_year, currency),
                 "net_effect": t("pricing.net_saving" if saved >= 0 else "pricing.net_surcharge",
@@ -292,7 +293,7 @@ class SectionBuilder:
                 "has_changes": bool(change_rows)}
 
     # --- delivery --------------------------------------------------------------------------
-    def service(self, sl: dict) -> dict[str, Any]:
+    def service(self, sl: ServiceLevel) -> dict[str, Any]:
         t, f = self.t, self.f
         items = []
         for key in SERVICE_KEYS:
@@ -317,8 +318,8 @@ class SectionBuilder:
                  for i, step in enumerate(sl.get("escalation") or []) if isinstance(step, dict)]
         return {"items": items, "escalation": steps}
 
-    def team(self, team: list[dict]) -> dict[str, Any]:
-        def member(m: dict) -> dict[str, str]:
+    def team(self, team: list[TeamMember]) -> dict[str, Any]:
+        def member(m: TeamMember) -> dict[str, str]:
             return {"role": self.t.label("roles", m.get("role", "")),
                     "name": str(m.get("name", "")),
                     "responsibility": " ".join(str(m.get("responsibility", "")).split())}
@@ -355,7 +356,7 @@ class SectionBuilder:
                 "outstanding": outstanding}
 
 
-def _texts_by_rule(doc: dict) -> dict[str, list[str]]:
+def _texts_by_rule(doc: ConfigurationDocument) -> dict[str, list[str]]:
     """Every customer-facing text of a document, by the rule that wrote it."""
     out: dict[str, list[str]] = {}
 

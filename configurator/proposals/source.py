@@ -7,6 +7,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+from ..content.document import ConfigurationDocument
+
 
 @dataclass(frozen=True)
 class RecordedApproval:
@@ -29,7 +31,7 @@ class ProposalInput:
     created_at: dt.datetime
     profile: dict
     adjustments: list
-    document: dict
+    document: ConfigurationDocument
     approvals: tuple[RecordedApproval, ...] = ()
 
     @property

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from ..content.document import ConfigurationDocument, NoteSection
 from ..content.model import ContentPack
 from .analysis import Baseline, Comparison, needs_answered
 from .formatting import Format
@@ -20,12 +21,14 @@ from .templates import ProposalTemplate, fill
 
 SECTIONS = ("summary", "solution", "fit", "tailored", "pricing", "service", "team", "approvals",
             "terms")
-NOTE_SECTIONS = {"executive-summary": "summary", "solution": "solution", "delivery": "service",
-                 "commercial": "pricing", "terms": "terms"}
+# the proposal section each note section (content.document.NOTE_SECTIONS) is shown in
+NOTE_PLACES: dict[NoteSection, str] = {"executive-summary": "summary", "solution": "solution",
+                                       "delivery": "service", "commercial": "pricing",
+                                       "terms": "terms"}
 
 
 def build_view(source: ProposalInput, pack: ContentPack, template: ProposalTemplate,
-               language: str, *, standard: dict | None = None,
+               language: str, *, standard: ConfigurationDocument | None = None,
                comparison: Comparison | None = None,
                baseline: Baseline | None = None) -> dict[str, Any]:
     """The template's context: plain values only."""
@@ -48,7 +51,7 @@ def build_view(source: ProposalInput, pack: ContentPack, template: ProposalTempl
     notes: dict[str, list[str]] = {section: [] for section in SECTIONS}
     other_notes: list[str] = []
     for note in doc.get("notes", []):
-        section = NOTE_SECTIONS.get(note.get("section", ""))
+        section = NOTE_PLACES.get(note.get("section", ""))
         (notes[section] if section else other_notes).append(note["text"])
 
     view: dict[str, Any] = {

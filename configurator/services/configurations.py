@@ -17,11 +17,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..content.adjustments import parse_adjustments
+from ..content.document import ConfigurationDocument
 from ..engine.explain import explain
 from ..engine.pipeline import Pipeline
 from ..store import configurations as store
 from ..store.db import Session
+from .approvals import carry_approvals
 from .content import Content, served_pipeline
+from .workflow import SYSTEM, Actor, initial_state
 
 MODULE_ACTIONS = ("accept", "add", "remove", "quantity")
 
@@ -35,7 +38,23 @@ class StaleRevision(Exception):
                          f"revision {latest}")
 
 
-def configure(content: Content | Pipeline, profile: Any, adjustments: Any = ()) -> dict:
+class PreconditionFailed(Exception):
+    """`If-Match` named another version of the configuration than the latest (412); nothing
+    was changed."""
+
+    def __init__(self, given: str, latest: str, number: int):
+        self.given, self.latest, self.number = given, latest, number
+        super().__init__(f"If-Match {given} is not the latest revision's ETag {latest}")
+
+
+def etag(configuration_id: int, number: int, state: str) -> str:
+    """The ETag of a revision (and of its configuration while it is the latest): it changes
+    with every new revision and every change of the revision's state."""
+    return f'"{configuration_id}-{number}-{state}"'
+
+
+def configure(content: Content | Pipeline, profile: Any,
+              adjustments: Any = ()) -> ConfigurationDocument:
     """Validate a profile and adjustments and return the configuration document.
 
     Raises ProfileInvalid / AdjustmentInvalid naming each bad field, ContentError when no
@@ -49,7 +68,7 @@ def configure(content: Content | Pipeline, profile: Any, adjustments: Any = ()) 
 
 def create_configuration(session: Session, content: Content | Pipeline, profile: dict[str, Any],
                          adjustments: Sequence[dict[str, Any]] = (),
-                         created_by: str | None = None) -> dict[str, Any]:
+                         actor: Actor = SYSTEM) -> dict[str, Any]:
     """Configure `profile` and store it as a new configuration with revision 1.
 
     The customer is found, or created, by `profile.name`. Raises ProfileInvalid,
@@ -58,62 +77,73 @@ def create_configuration(session: Session, content: Content | Pipeline, profile:
     pipeline = served_pipeline(content)
     document = configure(pipeline, profile, list(adjustments))
     return store.insert_configuration(session, pipeline.pack, profile, list(adjustments),
-                                      document, created_by)
+                                      document, actor.signature, author_id=actor.user_id,
+                                      via_api_key=actor.api_key, state=initial_state(document))
 
 
 def add_revision(session: Session, content: Content | Pipeline, configuration_id: int,
                  adjustments: Sequence[dict[str, Any]], profile: dict[str, Any] | None = None,
-                 created_by: str | None = None) -> dict[str, Any]:
+                 actor: Actor = SYSTEM, *, if_match: str | None = None) -> dict[str, Any]:
     """Re-run the pipeline for a configuration and store the result as its next revision.
 
     `adjustments` is the revision's full list of adjustments (not a change to the previous
     revision's list). Without `profile` the latest revision's profile is used. The run uses the
     content being served now, which may be newer than the previous revision's. When the new
-    profile names another company, the configuration moves to that customer.
+    profile names another company, the configuration moves to that customer. With `if_match`
+    (an ETag), PreconditionFailed unless it is the latest revision's: nothing is changed then.
+    The revision replaced is superseded; its approvals carry over where nothing got worse.
     """
     pipeline = served_pipeline(content)
     configuration = store.lock_configuration(session, configuration_id)
+    if if_match is not None:
+        latest = store.get_revision_row(session, configuration_id, configuration.latest_revision)
+        current = etag(configuration_id, latest.number, store.effective_state(latest))
+        if if_match.strip() not in (current, "*"):
+            raise PreconditionFailed(if_match, current, latest.number)
     if profile is None:
         profile = store.latest_inputs(session, configuration)[0]
     document = configure(pipeline, profile, list(adjustments))
-    return store.insert_revision(session, configuration, pipeline.pack, profile,
-                                 list(adjustments), document, created_by)
+    revision = store.insert_revision(session, configuration, pipeline.pack, profile,
+                                     list(adjustments), document, actor.signature,
+                                     author_id=actor.user_id, via_api_key=actor.api_key,
+                                     state=initial_state(document))
+    carry_approvals(session, revision, actor)
+    return store.revision_view(revision)
 
 
 # --- a solution lead's changes ----------------------------------------------------------------
 
 def apply_changes(session: Session, content: Content | Pipeline, configuration_id: int,
                   changes: Sequence[dict[str, Any]], *, base_revision: int | None,
-                  created_by: str | None = None) -> dict[str, Any]:
+                  actor: Actor = SYSTEM) -> dict[str, Any]:
     """Apply one or several changes (accept, add, remove, quantity, discount) to the latest
     revision, made on revision `base_revision`, as one new revision."""
     latest = _lock_latest(session, configuration_id, base_revision)
     adjustments = list(latest["adjustments"])
     for change in changes:
         adjustments = with_change(adjustments, change, latest["document"])
-    return add_revision(session, content, configuration_id, adjustments, created_by=created_by)
+    return add_revision(session, content, configuration_id, adjustments, actor=actor)
 
 
 def withdraw_change(session: Session, content: Content | Pipeline, configuration_id: int,
-                    index: int, *, base_revision: int | None, created_by: str | None = None
+                    index: int, *, base_revision: int | None, actor: Actor = SYSTEM
                     ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Withdraw the latest revision's adjustment number `index` (IndexError when there is none):
     (the new revision, the adjustment withdrawn)."""
     latest = _lock_latest(session, configuration_id, base_revision)
     withdrawn = latest["adjustments"][index] if index >= 0 else None
     adjustments = without(latest["adjustments"], index)
-    revision = add_revision(session, content, configuration_id, adjustments,
-                            created_by=created_by)
+    revision = add_revision(session, content, configuration_id, adjustments, actor=actor)
     return revision, withdrawn
 
 
 def reconfigure(session: Session, content: Content | Pipeline, configuration_id: int,
                 profile: dict[str, Any], *, base_revision: int | None,
-                created_by: str | None = None) -> dict[str, Any]:
+                actor: Actor = SYSTEM) -> dict[str, Any]:
     """A new revision from `profile` (the customer's current one), keeping the adjustments."""
     latest = _lock_latest(session, configuration_id, base_revision)
     return add_revision(session, content, configuration_id, latest["adjustments"],
-                        profile=profile, created_by=created_by)
+                        profile=profile, actor=actor)
 
 
 def _lock_latest(session: Session, configuration_id: int, base_revision: int | None

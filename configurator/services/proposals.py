@@ -1,5 +1,5 @@
-"""Approvals and proposals: the use cases behind the API's and the web's approve and "make the
-PDF" buttons.
+"""Proposals: the use case behind the API's and the web's "make the PDF" buttons (approvals are
+services/approvals.py).
 
 A proposal is rendered with the content version its revision was computed with (the served
 pipeline, or the stored version's from the one cache: Content.pipeline_for). Rendering happens
@@ -15,28 +15,15 @@ from ..proposals import (DEFAULT_LANGUAGE, DEFAULT_TEMPLATE, ProposalInput, Reco
                          open_template)
 from ..store import configurations as configuration_store
 from ..store import proposals as store
-from ..store.db import Session, begin_write
+from ..store.db import Session
 from ..store.models import Revision
 from .content import Content
 from .rendering import render_proposal
+from .workflow import SYSTEM, Actor
 
 # Proposals with more lines than this are not rendered inside a request (about 40 pages and
 # several seconds); they wait for the job queue (see docs/proposals.md).
 MAX_LINES_IN_REQUEST = 80
-
-
-class ApprovalInvalid(Exception):
-    """An approval the revision does not need; `errors` names the field."""
-
-    def __init__(self, errors: dict[str, list[str]]):
-        self.errors = errors
-        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
-
-
-class AlreadyApproved(Exception):
-    def __init__(self, message: str):
-        self.message = message
-        super().__init__(message)
 
 
 class TooLarge(Exception):
@@ -47,35 +34,11 @@ class TooLarge(Exception):
         super().__init__(message)
 
 
-# --- approvals --------------------------------------------------------------------------------
-
-def approve(session: Session, configuration_id: int, number: int, role: str, by: str,
-            note: str | None = None) -> dict[str, Any]:
-    """Record that `by` approved revision `number` for `role`.
-
-    Raises NotFound, ApprovalInvalid (the revision does not require that role) or
-    AlreadyApproved (someone approved that role already).
-    """
-    begin_write(session)
-    revision = store.get_revision_row(session, configuration_id, number)
-    required = [a["role"] for a in revision.document.get("approvals", [])]
-    if role not in required:
-        needed = ", ".join(f"`{r}`" for r in required) or "none"
-        raise ApprovalInvalid({"role": [f"revision {number} does not require approval by "
-                                        f"`{role}`; it requires: {needed}"]})
-    existing = store.find_approval(session, revision, role)
-    if existing is not None:
-        raise AlreadyApproved(f"`{role}` approved revision {number} already "
-                              f"({existing.approved_by}, {existing.approved_at:%Y-%m-%d %H:%M} UTC)")
-    approval = store.insert_approval(session, revision, role, by, note)
-    return {**approval, "configuration_id": configuration_id, "revision": number}
-
-
 # --- proposals --------------------------------------------------------------------------------
 
 def create_proposal(session: Session, content: Content, configuration_id: int, number: int,
                     template: str = DEFAULT_TEMPLATE, language: str = DEFAULT_LANGUAGE,
-                    created_by: str | None = None, *, timeout: float = 0.0
+                    actor: Actor = SYSTEM, *, timeout: float = 0.0
                     ) -> tuple[dict[str, Any], bool]:
     """Render revision `number` as a PDF and store it: (the proposal, whether it is new).
 
@@ -101,7 +64,9 @@ def create_proposal(session: Session, content: Content, configuration_id: int, n
         session.rollback()   # no read snapshot or lock is held while rendering
     rendered = render_proposal(pipeline, source, template, language, timeout=timeout)
     proposal, new = store.insert_proposal(session, revision_id, template, language, version, key,
-                                          rendered, created_by)
+                                          rendered, actor.signature,
+                                          customer_name=source.customer,
+                                          via_api_key=actor.api_key)
     return store.proposal_view(proposal, source.customer, configuration_id, number), new
 
 
@@ -112,10 +77,12 @@ def pipeline_for_version(session: Session, content: Content, version: str) -> Pi
 
 
 def _source(session: Session, revision: Revision) -> ProposalInput:
-    customer = store.customer_name_of(session, revision.configuration_id)
+    """What the PDF is made from: the revision's own record (its customer name included, so a
+    later revision that renames the customer changes nothing here)."""
     approvals = tuple(RecordedApproval(a.role, a.approved_by, a.approved_at, a.note)
-                      for a in store.approvals_of(session, revision.id))
-    return ProposalInput(customer=customer or revision.profile.get("name", ""),
+                      for a in store.approvals_of(session, revision.id)
+                      if a.decision == "approved")
+    return ProposalInput(customer=str(revision.profile.get("name", "")),
                          configuration_id=revision.configuration_id, revision=revision.number,
                          created_at=revision.created_at, profile=revision.profile,
                          adjustments=revision.adjustments, document=revision.document,

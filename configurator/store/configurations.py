@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, select
+from sqlalchemy import and_, bindparam, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -61,7 +61,9 @@ class Page:
 
 def insert_configuration(session: Session, pack: Any, profile: dict[str, Any],
                          adjustments: list[Any], document: dict[str, Any],
-                         created_by: str | None = None) -> dict[str, Any]:
+                         created_by: str | None = None, *, author_id: int | None = None,
+                         via_api_key: str | None = None, state: str = "draft"
+                         ) -> dict[str, Any]:
     """Store a configured profile as a new configuration with revision 1, with its customer
     (found, or created, by `profile.name`) and its content version; returns its view.
 
@@ -79,12 +81,14 @@ def insert_configuration(session: Session, pack: Any, profile: dict[str, Any],
     configuration_id = connection.execute(_INSERT_CONFIGURATION, {
         "customer_id": customer_id, "created_at": now, "updated_at": now,
         "latest_revision": 1}).inserted_primary_key[0]
-    connection.execute(_INSERT_REVISION, _revision_row(configuration_id, 1, profile, adjustments,
-                                                    document, pack.version, now, created_by))
+    connection.execute(_INSERT_REVISION, {
+        **_revision_row(configuration_id, 1, profile, adjustments, document, pack.version, now,
+                        created_by),
+        "author_id": author_id, "via_api_key": via_api_key, "state": state})
     return {"id": configuration_id, "customer": {"id": customer_id, "name": name},
             "created_at": now, "updated_at": now, "revision": 1, "status": document["status"],
-            "content_version": pack.version, "profile": profile, "adjustments": adjustments,
-            "document": document}
+            "state": state, "valid_until": None, "content_version": pack.version,
+            "profile": profile, "adjustments": adjustments, "document": document}
 
 
 def lock_configuration(session: Session, configuration_id: int) -> Configuration:
@@ -112,9 +116,11 @@ def latest_inputs(session: Session, configuration: Configuration
 
 def insert_revision(session: Session, configuration: Configuration, pack: Any,
                     profile: dict[str, Any], adjustments: list[Any], document: dict[str, Any],
-                    created_by: str | None = None) -> dict[str, Any]:
-    """Store the next revision of a configuration locked by `lock_configuration`; returns its
-    view. When the profile names another company, the configuration moves to that customer."""
+                    created_by: str | None = None, *, author_id: int | None = None,
+                    via_api_key: str | None = None, state: str = "draft") -> Revision:
+    """Store the next revision of a configuration locked by `lock_configuration` and mark the
+    one it replaces superseded; returns the new row. When the profile names another company,
+    the configuration moves to that customer."""
     profile, adjustments = _json(profile), _json(adjustments)
     name = _customer_name(profile)
     if name != configuration.customer.name:
@@ -122,13 +128,16 @@ def insert_revision(session: Session, configuration: Configuration, pack: Any,
     store_content_version(session, pack)
     now = utcnow()
     number = configuration.latest_revision + 1
+    previous = get_revision_row(session, configuration.id, configuration.latest_revision)
+    set_state(session, previous, "superseded", created_by, now)
     configuration.latest_revision = number
     configuration.updated_at = now
     revision = Revision(**_revision_row(configuration.id, number, profile, adjustments, document,
-                                        pack.version, now, created_by))
+                                        pack.version, now, created_by),
+                        author_id=author_id, via_api_key=via_api_key, state=state)
     session.add(revision)
     session.flush()
-    return revision_view(revision)
+    return revision
 
 
 # --- reads ------------------------------------------------------------------------------------
@@ -147,17 +156,27 @@ def get_configuration(session: Session, configuration_id: int) -> dict[str, Any]
 
 
 def list_configurations(session: Session, page: int = 1, page_size: int = 20,
-                        customer: str | None = None) -> Page:
+                        customer: str | None = None, state: str | None = None) -> Page:
     """Configurations, newest first; `customer` keeps those whose customer name contains it
-    (case-insensitive)."""
-    where = [Customer.name.icontains(customer, autoescape=True)] if customer else []
-    total = session.scalar(select(func.count(Configuration.id)).join(Configuration.customer)
-                           .where(*where)) or 0
+    (case-insensitive), `state` those whose latest revision is in that state."""
+    where: list[Any] = [Customer.name.icontains(customer, autoescape=True)] if customer else []
+    if state == "expired":
+        where += [Revision.state == "sent", Revision.valid_until <= utcnow()]
+    elif state == "sent":
+        where += [Revision.state == "sent", or_(Revision.valid_until.is_(None),
+                                                Revision.valid_until > utcnow())]
+    elif state:
+        where.append(Revision.state == state)
+    total = session.scalar(
+        select(func.count(Configuration.id)).join(Configuration.customer)
+        .join(Revision, and_(Revision.configuration_id == Configuration.id,
+                             Revision.number == Configuration.latest_revision))
+        .where(*where)) or 0
     rows = session.execute(
         select(Configuration.id, Configuration.created_at, Configuration.updated_at,
                Configuration.latest_revision, Customer.id.label("customer_id"),
                Customer.name.label("customer_name"), Revision.status, Revision.totals,
-               Revision.content_version)
+               Revision.content_version, Revision.state, Revision.valid_until)
         .join(Configuration.customer)
         .join(Revision, and_(Revision.configuration_id == Configuration.id,
                              Revision.number == Configuration.latest_revision))
@@ -166,7 +185,8 @@ def list_configurations(session: Session, page: int = 1, page_size: int = 20,
         .limit(page_size).offset((page - 1) * page_size)
     ).all()
     items = [{"id": r.id, "customer": {"id": r.customer_id, "name": r.customer_name},
-              "revision": r.latest_revision, "status": r.status, "totals": r.totals,
+              "revision": r.latest_revision, "status": r.status,
+              "state": _read_state(r.state, r.valid_until), "totals": r.totals,
               "content_version": r.content_version, "created_at": r.created_at,
               "updated_at": r.updated_at} for r in rows]
     return Page(items, page, page_size, total)
@@ -180,25 +200,51 @@ def list_revisions(session: Session, configuration_id: int, page: int = 1,
         raise NotFound(f"configuration {configuration_id} does not exist")
     rows = session.execute(
         select(Revision.number, Revision.created_at, Revision.created_by, Revision.status,
-               Revision.content_version, Revision.totals, Revision.adjustments)
+               Revision.state, Revision.valid_until, Revision.content_version, Revision.totals,
+               Revision.adjustments)
         .where(Revision.configuration_id == configuration_id)
         .order_by(Revision.number)
         .limit(page_size).offset((page - 1) * page_size)
     ).all()
-    items = [{"configuration_id": configuration_id, **row._asdict()} for row in rows]
+    items = [{"configuration_id": configuration_id, **row._asdict(),
+              "state": _read_state(row.state, row.valid_until)} for row in rows]
     return Page(items, page, page_size, configuration.latest_revision)
 
 
 def get_revision(session: Session, configuration_id: int, number: int) -> dict[str, Any]:
-    revision = session.scalars(
-        select(Revision).where(Revision.configuration_id == configuration_id,
-                               Revision.number == number)
-    ).one_or_none()
+    return revision_view(get_revision_row(session, configuration_id, number))
+
+
+def get_revision_row(session: Session, configuration_id: int, number: int) -> Revision:
+    revision = session.scalars(select(Revision).where(Revision.configuration_id == configuration_id,
+                                                      Revision.number == number)).one_or_none()
     if revision is None:
         if session.get(Configuration, configuration_id) is None:
             raise NotFound(f"configuration {configuration_id} does not exist")
         raise NotFound(f"configuration {configuration_id} has no revision {number}")
-    return revision_view(revision)
+    return revision
+
+
+def effective_state(revision: Revision, now: Any = None) -> str:
+    """The revision's state as it reads now: a sent one past its `valid_until` is expired."""
+    return _read_state(revision.state, revision.valid_until, now)
+
+
+def _read_state(state: str, valid_until: Any, now: Any = None) -> str:
+    if state == "sent" and valid_until is not None and valid_until <= (now or utcnow()):
+        return "expired"
+    return state
+
+
+def set_state(session: Session, revision: Revision, state: str, by: str | None, now: Any,
+              valid_until: Any = None) -> None:
+    """Record a revision's new state, when and by whom."""
+    revision.state = state
+    revision.state_changed_at = now
+    revision.state_changed_by = by
+    if valid_until is not None:
+        revision.valid_until = valid_until
+    session.flush()
 
 
 # --- customers --------------------------------------------------------------------------------
@@ -293,6 +339,7 @@ def configuration_view(configuration: Configuration, revision: Revision) -> dict
             "customer": {"id": configuration.customer.id, "name": configuration.customer.name},
             "created_at": configuration.created_at, "updated_at": configuration.updated_at,
             "revision": revision.number, "status": revision.status,
+            "state": effective_state(revision), "valid_until": revision.valid_until,
             "content_version": revision.content_version, "profile": revision.profile,
             "adjustments": revision.adjustments, "document": revision.document}
 
@@ -300,9 +347,13 @@ def configuration_view(configuration: Configuration, revision: Revision) -> dict
 def revision_view(revision: Revision) -> dict[str, Any]:
     return {"configuration_id": revision.configuration_id, "number": revision.number,
             "created_at": revision.created_at, "created_by": revision.created_by,
-            "status": revision.status, "content_version": revision.content_version,
-            "totals": revision.totals, "profile": revision.profile,
-            "adjustments": revision.adjustments, "document": revision.document}
+            "author_id": revision.author_id, "via_api_key": revision.via_api_key,
+            "status": revision.status,
+            "state": effective_state(revision), "state_changed_at": revision.state_changed_at,
+            "state_changed_by": revision.state_changed_by, "valid_until": revision.valid_until,
+            "content_version": revision.content_version, "totals": revision.totals,
+            "profile": revision.profile, "adjustments": revision.adjustments,
+            "document": revision.document}
 
 
 # --- helpers ----------------------------------------------------------------------------------

@@ -111,6 +111,16 @@ class Revision(Base):
                                                  index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str | None] = mapped_column(String(200))
+    # Who made it: the user (None for keys that act for nobody, and rows from before 0006) and
+    # the API key's public prefix when one was used.
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    via_api_key: Mapped[str | None] = mapped_column(String(16))
+    # Where the deal stands (services/workflow.py): draft, pending_approval, approved, rejected,
+    # sent, accepted, declined, superseded; a sent revision past `valid_until` reads as expired.
+    state: Mapped[str] = mapped_column(String(32), default="draft", server_default="draft")
+    state_changed_at: Mapped[dt.datetime | None]
+    state_changed_by: Mapped[str | None] = mapped_column(String(200))
+    valid_until: Mapped[dt.datetime | None]
 
     configuration: Mapped[Configuration] = relationship(back_populates="revisions")
 
@@ -168,6 +178,9 @@ class User(Base):
     session_token: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_sign_in_at: Mapped[dt.datetime | None]
+    # The approver roles this user holds (roles the rules name in `require_approval`, such as
+    # finance or legal): the approvals they may give.
+    approver_roles: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 
 class CustomerProfile(Base):
@@ -186,18 +199,25 @@ class CustomerProfile(Base):
 # --- approvals and proposals (configurator.proposals, configurator.store.proposals) ------------
 
 class Approval(Base):
-    """One required approval given for a revision: the role (as the revision's document names
-    it), who approved, when, and an optional note. A revision is approved when every role its
-    document requires has a row here."""
+    """One decision on a required approval of a revision: the role (as the revision's document
+    names it), approved or rejected, by whom (the user, and the API key if one was used), when,
+    and a comment (`note`; a rejection always has one). A revision is approved when every role
+    its document requires has an approving row here. `carried_from` names the earlier revision
+    whose approval this one kept (services/workflow.py, smart re-approval)."""
     __tablename__ = "approvals"
     __table_args__ = (UniqueConstraint("revision_id", "role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     revision_id: Mapped[int] = mapped_column(ForeignKey("revisions.id"))
     role: Mapped[str] = mapped_column(String(100))
+    decision: Mapped[str] = mapped_column(String(16), default="approved",
+                                          server_default="approved")
     approved_by: Mapped[str] = mapped_column(String(200))
     approved_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     note: Mapped[str | None] = mapped_column(String(2000))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    via_api_key: Mapped[str | None] = mapped_column(String(16))
+    carried_from: Mapped[int | None]
 
 
 class Proposal(Base):
@@ -221,6 +241,10 @@ class Proposal(Base):
     pdf: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str | None] = mapped_column(String(200))
+    via_api_key: Mapped[str | None] = mapped_column(String(16))
+    # The customer as the revision names it, kept with the PDF: its metadata and file name
+    # never change when a later revision renames the customer.
+    customer_name: Mapped[str | None] = mapped_column(String(CUSTOMER_NAME_MAX))
 
 
 # --- API keys for sales tools (configurator.accounts.apikeys, configurator.api.auth) ------------
@@ -245,6 +269,9 @@ class ApiKey(Base):
     revoked_at: Mapped[dt.datetime | None]
     # The key this one replaced by rotation, if any.
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))
+    # The user the key acts for: what it writes is recorded as theirs, and it approves only
+    # for the approver roles they hold. None (keys from before 0006): it acts for nobody.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 # Longest `Idempotency-Key` header value the API accepts.

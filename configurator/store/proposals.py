@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from .configurations import get_revision_row
 from .db import begin_write
 from .errors import NotFound
 from .models import Approval, Configuration, Customer, Proposal, Revision, utcnow
@@ -25,13 +26,25 @@ def find_approval(session: Session, revision: Revision, role: str) -> Approval |
 
 
 def insert_approval(session: Session, revision: Revision, role: str, by: str,
-                    note: str | None) -> dict[str, Any]:
-    """Record that `by` approved `revision` for `role`; returns the approval's view."""
-    approval = Approval(revision_id=revision.id, role=role, approved_by=by, note=note or None,
-                        approved_at=utcnow())
+                    note: str | None, *, decision: str = "approved", user_id: int | None = None,
+                    via_api_key: str | None = None) -> dict[str, Any]:
+    """Record `by`'s decision on `revision` for `role`; returns the approval's view."""
+    approval = Approval(revision_id=revision.id, role=role, decision=decision, approved_by=by,
+                        note=note or None, approved_at=utcnow(), user_id=user_id,
+                        via_api_key=via_api_key)
     session.add(approval)
     session.flush()
     return approval_view(approval)
+
+
+def copy_approval(session: Session, approval: Approval, revision: Revision,
+                  carried_from: int) -> None:
+    """Keep `approval` (of an earlier revision) for `revision`, as given then."""
+    session.add(Approval(revision_id=revision.id, role=approval.role, decision=approval.decision,
+                         approved_by=approval.approved_by, approved_at=approval.approved_at,
+                         note=approval.note, user_id=approval.user_id,
+                         via_api_key=approval.via_api_key, carried_from=carried_from))
+    session.flush()
 
 
 def approvals_of(session: Session, revision_id: int) -> list[Approval]:
@@ -45,16 +58,20 @@ def approval_status(session: Session, configuration_id: int, number: int) -> dic
     revision = get_revision_row(session, configuration_id, number)
     required = [a["role"] for a in revision.document.get("approvals", [])]
     approvals = approvals_of(session, revision.id)
-    done = {a.role for a in approvals}
-    outstanding = [r for r in required if r not in done]
+    done = {a.role for a in approvals if a.decision == "approved"}
+    decided = {a.role for a in approvals}
+    outstanding = [r for r in required if r not in decided]
     return {"configuration_id": configuration_id, "revision": revision.number,
             "required": required, "approvals": [approval_view(a) for a in approvals],
-            "outstanding": outstanding, "approved": not outstanding}
+            "outstanding": outstanding, "approved": all(r in done for r in required),
+            "rejected": [a.role for a in approvals if a.decision == "rejected"]}
 
 
 def approval_view(approval: Approval) -> dict[str, Any]:
-    return {"role": approval.role, "approved_by": approval.approved_by,
-            "approved_at": approval.approved_at, "note": approval.note}
+    return {"role": approval.role, "decision": approval.decision,
+            "approved_by": approval.approved_by, "approved_at": approval.approved_at,
+            "note": approval.note, "via_api_key": approval.via_api_key,
+            "carried_from": approval.carried_from}
 
 
 # --- proposals --------------------------------------------------------------------------------
@@ -70,7 +87,8 @@ def find_proposal(session: Session, revision_id: int, template: str, language: s
 
 
 def insert_proposal(session: Session, revision_id: int, template: str, language: str,
-                    version: str, key: str, rendered: Any, created_by: str | None
+                    version: str, key: str, rendered: Any, created_by: str | None, *,
+                    customer_name: str | None = None, via_api_key: str | None = None
                     ) -> tuple[Proposal, bool]:
     """Store a rendered proposal in a write transaction: (the proposal, whether it is new).
     When a concurrent request stored the same one first, that one is returned."""
@@ -81,7 +99,8 @@ def insert_proposal(session: Session, revision_id: int, template: str, language:
     proposal = Proposal(revision_id=revision_id, template=template, language=language,
                         content_version=version, approvals_key=key, draft=rendered.draft,
                         pages=rendered.pages, size=len(rendered.pdf), sha256=rendered.sha256,
-                        pdf=rendered.pdf, created_at=utcnow(), created_by=created_by)
+                        pdf=rendered.pdf, created_at=utcnow(), created_by=created_by,
+                        customer_name=customer_name, via_api_key=via_api_key)
     try:
         with session.begin_nested():
             session.add(proposal)
@@ -106,19 +125,21 @@ def list_proposals(session: Session, configuration_id: int) -> list[dict[str, An
         .join(Customer, Customer.id == Configuration.customer_id)
         .where(Revision.configuration_id == configuration_id)
         .order_by(Proposal.id.desc())).all()
-    return [proposal_view(p, customer, configuration_id, n) for p, n, customer in rows]
+    return [proposal_view(p, p.customer_name or customer, configuration_id, n)
+            for p, n, customer in rows]
 
 
 def get_proposal(session: Session, proposal_id: int) -> dict[str, Any]:
     row = _proposal_row(session, proposal_id)
     proposal, number, configuration_id, customer = row
-    return proposal_view(proposal, customer, configuration_id, number)
+    return proposal_view(proposal, proposal.customer_name or customer, configuration_id, number)
 
 
 def proposal_pdf(session: Session, proposal_id: int) -> tuple[bytes, str, str]:
     """(the PDF, its download file name, its sha256)."""
     proposal, number, configuration_id, customer = _proposal_row(session, proposal_id)
-    return proposal.pdf, file_name(customer, number, proposal.language), proposal.sha256
+    name = proposal.customer_name or customer
+    return proposal.pdf, file_name(name, number, proposal.language), proposal.sha256
 
 
 def proposal_view(proposal: Proposal, customer: str, configuration_id: int,
@@ -128,7 +149,8 @@ def proposal_view(proposal: Proposal, customer: str, configuration_id: int,
             "content_version": proposal.content_version, "draft": proposal.draft,
             "pages": proposal.pages, "size": proposal.size, "sha256": proposal.sha256,
             "file_name": file_name(customer, number, proposal.language),
-            "created_at": proposal.created_at, "created_by": proposal.created_by}
+            "created_at": proposal.created_at, "created_by": proposal.created_by,
+            "via_api_key": proposal.via_api_key}
 
 
 def file_name(customer: str, number: int, language: str) -> str:
@@ -140,22 +162,6 @@ def file_name(customer: str, number: int, language: str) -> str:
 
 
 # --- revisions as rows ------------------------------------------------------------------------
-
-def get_revision_row(session: Session, configuration_id: int, number: int) -> Revision:
-    revision = session.scalars(select(Revision).where(Revision.configuration_id == configuration_id,
-                                                      Revision.number == number)).one_or_none()
-    if revision is None:
-        if session.get(Configuration, configuration_id) is None:
-            raise NotFound(f"configuration {configuration_id} does not exist")
-        raise NotFound(f"configuration {configuration_id} has no revision {number}")
-    return revision
-
-
-def customer_name_of(session: Session, configuration_id: int) -> str | None:
-    return session.scalar(select(Customer.name).join(Configuration,
-                                                     Configuration.customer_id == Customer.id)
-                          .where(Configuration.id == configuration_id))
-
 
 def _proposal_row(session: Session, proposal_id: int) -> Any:
     row = session.execute(

@@ -8,6 +8,7 @@ from flask_login import current_user
 from ..accounts import login_manager, protect_forms
 from ..accounts.roles import allowed
 from ..current import current_content as content  # noqa: F401 (the views' accessor)
+from ..services.workflow import Actor
 
 bp = flask.Blueprint("web", __name__, template_folder="templates", static_folder="static",
                      static_url_path="/static/web")
@@ -28,6 +29,12 @@ def _no_store(response: flask.Response) -> flask.Response:
     if flask.request.endpoint != "web.static":
         response.headers.setdefault("Cache-Control", "no-store")
     return response
+
+
+def actor() -> Actor:
+    """The signed-in user as the use cases record them."""
+    return Actor(current_user.id, current_user.email, current_user.name,
+                 frozenset(current_user.approver_roles))
 
 
 @bp.get("/")

@@ -3,19 +3,24 @@
 Plain functions over documents and adjustment lists (no Flask, no database):
 
 - `describe_adjustment`, `describe_revision_change`: what a person did, for the history.
-- `diff_documents(a, b)`: lines added and removed, quantity, discount and total changes,
-  approvals, recommendations, exclusions, status and totals.
+- `diff_documents(a, b)`: the documents' one comparison (content/document_diff.py) for the
+  page: lines added and removed, quantity, price, discount and total changes, approvals,
+  recommendations, exclusions, status and labelled totals.
 """
 from __future__ import annotations
 
 from typing import Any
 
+from ..content import document_diff
+from ..content.document import ConfigurationDocument, TotalKey
 from ..content.model import Catalog
 from ..content.profile import ProfileSpec
 
-TOTAL_KEYS = ("one_time", "monthly", "yearly", "annual_recurring", "first_year")
-TOTAL_LABELS = {"one_time": "One-time", "monthly": "Monthly", "yearly": "Yearly",
-                "annual_recurring": "Annual recurring", "first_year": "First year"}
+TOTAL_LABELS: dict[TotalKey, str] = {
+    "one_time": "One-time", "monthly": "Monthly", "yearly": "Yearly",
+    "annual_recurring": "Annual recurring", "first_year": "First year"}
+# what a line's row shows changed
+LINE_FIGURES = ("quantity", "unit_price", "discount_percent", "total")
 
 
 # --- in words ----------------------------------------------------------------------------------
@@ -135,44 +140,33 @@ def profile_changes(before: dict, after: dict, spec: ProfileSpec | None) -> list
 
 # --- two documents -----------------------------------------------------------------------------
 
-def diff_documents(a: dict, b: dict) -> dict[str, Any]:
-    """What differs between the configuration documents `a` (older) and `b` (newer)."""
-    lines_a = {line["module"]: line for line in a["lines"]}
-    lines_b = {line["module"]: line for line in b["lines"]}
+def diff_documents(a: ConfigurationDocument, b: ConfigurationDocument) -> dict[str, Any]:
+    """What differs between the configuration documents `a` (older) and `b` (newer), as the
+    difference page shows it."""
+    diff = document_diff.diff_documents(a, b)
     changed = []
-    for module, new in lines_b.items():
-        old = lines_a.get(module)
-        if old is None:
-            continue
-        keys = [k for k in ("quantity", "unit_price", "discount_percent", "total")
-                if old.get(k) != new.get(k)]
+    for change in diff.lines_changed:
+        keys = [k for k in LINE_FIGURES if k in change.keys]
         if keys:
-            changed.append({"module": module, "name": new["name"], "old": old, "new": new,
-                            "keys": keys, "delta": round(new["total"] - old["total"], 2)})
-    roles_a = {x["role"]: x for x in a["approvals"]}
-    roles_b = {x["role"]: x for x in b["approvals"]}
-    rec_a = {x["module"]: x for x in a["recommendations"]}
-    rec_b = {x["module"]: x for x in b["recommendations"]}
-    exc_a = {x["module"]: x for x in a["exclusions"]}
-    exc_b = {x["module"]: x for x in b["exclusions"]}
-    totals = [{"key": k, "label": TOTAL_LABELS[k], "old": a["totals"].get(k, 0),
-               "new": b["totals"].get(k, 0),
-               "delta": round(b["totals"].get(k, 0) - a["totals"].get(k, 0), 2)}
-              for k in TOTAL_KEYS]
-    out = {
-        "status": (a["status"], b["status"]),
-        "added": [lines_b[m] for m in lines_b if m not in lines_a],
-        "removed": [lines_a[m] for m in lines_a if m not in lines_b],
+            changed.append({"module": change.module, "name": change.new["name"],
+                            "old": change.old, "new": change.new, "keys": keys,
+                            "delta": change.delta})
+    totals = [{"key": t.key, "label": TOTAL_LABELS[t.key], "old": t.old, "new": t.new,
+               "delta": t.delta} for t in diff.totals]
+    out: dict[str, Any] = {
+        "status": diff.status,
+        "added": diff.lines_added,
+        "removed": diff.lines_removed,
         "changed": changed,
-        "approvals_added": [roles_b[r] for r in roles_b if r not in roles_a],
-        "approvals_removed": [roles_a[r] for r in roles_a if r not in roles_b],
-        "recommendations_added": [rec_b[m] for m in rec_b if m not in rec_a],
-        "recommendations_removed": [rec_a[m] for m in rec_a if m not in rec_b],
-        "exclusions_added": [exc_b[m] for m in exc_b if m not in exc_a],
-        "exclusions_removed": [exc_a[m] for m in exc_a if m not in exc_b],
-        "conflicts": (len(a["conflicts"]), len(b["conflicts"])),
+        "approvals_added": diff.approvals_added,
+        "approvals_removed": diff.approvals_removed,
+        "recommendations_added": diff.recommendations_added,
+        "recommendations_removed": diff.recommendations_removed,
+        "exclusions_added": diff.exclusions_added,
+        "exclusions_removed": diff.exclusions_removed,
+        "conflicts": diff.conflicts,
         "totals": totals,
-        "currency": b["totals"].get("currency", ""),
+        "currency": diff.currency,
     }
     out["same"] = not any(out[k] for k in ("added", "removed", "changed", "approvals_added",
                                           "approvals_removed", "recommendations_added",

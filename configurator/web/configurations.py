@@ -12,17 +12,18 @@ from flask_login import current_user
 from ..accounts import require
 from ..accounts.services import names_by_email
 from ..content.adjustments import ACTIONS, AdjustmentInvalid
+from ..content.document import ConfigurationDocument, Line
 from ..content.profile import ProfileInvalid
 from ..services import configurations as service
-from ..services import proposals as proposal_service
+from ..services import approvals
+from ..services.workflow import Forbidden, StateConflict
 from ..store import customers as customer_store
 from ..store import flaskdb as db
-from ..store import proposals as proposal_store
 from ..store.configurations import get_configuration, get_revision
 from ..store.history import revision_history
 from ..store.models import ROUTE_ID
 from . import changes
-from .blueprint import bp, content
+from .blueprint import actor, bp, content
 from .proposals import proposals_of_revision
 from .rules_text import condition_words, rule_index
 
@@ -40,7 +41,7 @@ def _spec() -> Any:
     return pipeline.pack.profile if pipeline is not None else None
 
 
-def family_groups(lines: list[dict], catalog: Any) -> list[dict]:
+def family_groups(lines: list[Line], catalog: Any) -> list[dict]:
     """Lines grouped by family, in the document's order, with each family's subtotals."""
     groups: dict[str, dict] = {}
     for line in lines:
@@ -60,7 +61,7 @@ def _review(configuration_id: int, number: int | None = None,
     session = db.session()
     latest = get_configuration(session, configuration_id)
     shown = get_revision(session, configuration_id, number or latest["revision"])
-    document = shown["document"]
+    document: ConfigurationDocument = shown["document"]
     catalog = _catalog()
     customer = customer_store.get_customer(session, latest["customer"]["id"])
     profile_changed = customer["profile_source"] == "stored" and \
@@ -88,8 +89,7 @@ def _review(configuration_id: int, number: int | None = None,
                      for i, a in enumerate(shown["adjustments"])],
         proposals=proposals_of_revision(configuration_id, shown["number"]),
         rule_conditions=rule_conditions,
-        approval_status=proposal_store.approval_status(session, configuration_id,
-                                                       shown["number"]),
+        approval_status=approvals.status(session, configuration_id, shown["number"]),
     ), status
 
 
@@ -178,7 +178,7 @@ def adjust(configuration_id: int):
     try:
         revision = service.apply_changes(db.session(), content(), configuration_id, [change],
                                          base_revision=_base_revision(),
-                                         created_by=current_user.signature)
+                                         actor=actor())
     except service.StaleRevision as exc:
         return _stale(configuration_id, exc)
     except AdjustmentInvalid as exc:
@@ -193,7 +193,7 @@ def withdraw(configuration_id: int):
     try:
         revision, withdrawn = service.withdraw_change(
             db.session(), content(), configuration_id, index if index is not None else -1,
-            base_revision=_base_revision(), created_by=current_user.signature)
+            base_revision=_base_revision(), actor=actor())
     except service.StaleRevision as exc:
         return _stale(configuration_id, exc)
     except IndexError:
@@ -206,24 +206,25 @@ def withdraw(configuration_id: int):
 
 
 @bp.post(f"/configurations/<{ROUTE_ID}:configuration_id>/revisions/<{ROUTE_ID}:number>/approve")
-@require("approve")
+@require("customers")
 def approve(configuration_id: int, number: int):
     """Record the signed-in user's approval of revision `number` for one required role."""
     role = request.form.get("role", "")
     note = (request.form.get("note") or "").strip()[:1000] or None
+    decision = "rejected" if request.form.get("decision") == "rejected" else "approved"
     session = db.session()
     try:
-        proposal_service.approve(session, configuration_id, number, role,
-                                 current_user.signature, note)
-    except proposal_service.ApprovalInvalid as exc:
+        approvals.decide(session, configuration_id, number, role, actor(), decision, note)
+    except approvals.ApprovalInvalid as exc:
         session.rollback()
-        flash(" ".join(exc.errors.get("role", ["This approval is not needed."])), "error")
-    except proposal_service.AlreadyApproved as exc:
+        flash(" ".join(m for messages in exc.errors.values() for m in messages), "error")
+    except (approvals.AlreadyApproved, Forbidden, StateConflict) as exc:
         session.rollback()
-        flash(str(exc), "error")
+        flash(exc.message[:1].upper() + exc.message[1:] + ".", "error")
     else:
         session.commit()
-        flash(f"Approved revision {number} for {role.replace('_', ' ').replace('-', ' ')}.",
+        done = "Approved" if decision == "approved" else "Rejected"
+        flash(f"{done} revision {number} for {role.replace('_', ' ').replace('-', ' ')}.",
               "success")
     return redirect(url_for("web.configuration", configuration_id=configuration_id,
                             revision=number))
@@ -239,7 +240,7 @@ def reconfigure(configuration_id: int):
     try:
         revision = service.reconfigure(session, content(), configuration_id, customer["profile"],
                                        base_revision=_base_revision(),
-                                       created_by=current_user.signature)
+                                       actor=actor())
     except service.StaleRevision as exc:
         return _stale(configuration_id, exc)
     except AdjustmentInvalid as exc:

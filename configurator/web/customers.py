@@ -18,7 +18,7 @@ from ..store import flaskdb as db
 from ..store.db import begin_write
 from ..store.errors import NotFound
 from ..store.models import ROUTE_ID
-from .blueprint import bp, content
+from .blueprint import actor, bp, content
 from .profile_form import build_form, parse_form
 from .textinput import read_profile_text
 
@@ -158,7 +158,7 @@ def configure_customer(customer_id: int):
     found = store.get_customer(session, customer_id)
     try:
         result = create_configuration(session, content(), found["profile"],
-                                      created_by=current_user.signature)
+                                      actor=actor())
     except ProfileInvalid as exc:
         session.rollback()
         flash("The profile no longer passes the profile declaration; fix it, then configure.",

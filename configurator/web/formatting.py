@@ -4,12 +4,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-STATUS = {"ok": ("Ready", "ok"), "approval_required": ("Approval required", "warn"),
-          "conflict": ("Conflict", "bad")}
-BILLING = {"one_time": "one-time", "monthly": "per month", "yearly": "per year"}
-TOTALS = (("one_time", "One-time"), ("monthly", "Monthly"), ("yearly", "Yearly"),
-          ("annual_recurring", "Annual recurring (12 × monthly + yearly)"),
-          ("first_year", "First year (one-time + annual recurring)"))
+from ..content.document import Billing, Status, TotalKey
+
+# each word of the document (content/document.py) in the page's words
+STATUS: dict[Status, tuple[str, str]] = {
+    "ok": ("Ready", "ok"), "approval_required": ("Approval required", "warn"),
+    "conflict": ("Conflict", "bad")}
+BILLING: dict[Billing, str] = {"one_time": "one-time", "monthly": "per month",
+                               "yearly": "per year"}
+TOTALS: tuple[tuple[TotalKey, str], ...] = (
+    ("one_time", "One-time"), ("monthly", "Monthly"), ("yearly", "Yearly"),
+    ("annual_recurring", "Annual recurring (12 × monthly + yearly)"),
+    ("first_year", "First year (one-time + annual recurring)"))
 
 
 def money(amount: Any, currency: str = "") -> str:

@@ -20,12 +20,13 @@ from ..proposals import (DEFAULT_LANGUAGE, DEFAULT_TEMPLATE, ProposalInvalid, Re
                          TemplateBroken, available_templates, open_template)
 from ..current import render_timeout
 from ..proposals.errors import RenderTimeout
+from ..services import approvals as approval_service
 from ..services import proposals as service
 from ..store import flaskdb as db
 from ..store import proposals as store
 from ..store.configurations import get_configuration, get_revision
 from ..store.models import ROUTE_ID
-from .blueprint import bp, content
+from .blueprint import actor, bp, content
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ def proposal(configuration_id: int, number: int):
     session = db.session()
     configuration = get_configuration(session, configuration_id)
     revision = get_revision(session, configuration_id, number)
-    approvals = store.approval_status(session, configuration_id, number)
+    approvals = approval_service.status(session, configuration_id, number)
     proposals = proposals_of_revision(configuration_id, number)
     chosen = request.args.get("proposal", type=int)
     shown = next((p for p in proposals if p["id"] == chosen), proposals[0] if proposals else None)
@@ -88,7 +89,7 @@ def generate_proposal(configuration_id: int, number: int):
     here = url_for("web.proposal", configuration_id=configuration_id, number=number)
     try:
         made, new = service.create_proposal(session, content(), configuration_id, number,
-                                            template, language, created_by=current_user.signature,
+                                            template, language, actor(),
                                             timeout=render_timeout())
     except ProposalInvalid as exc:
         session.rollback()

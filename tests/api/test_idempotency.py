@@ -208,10 +208,11 @@ def test_concurrent_retries_with_one_key_store_one_configuration(app, api_key,
 
 def test_the_openapi_document_declares_the_header(client):
     spec = client.get("/api/v1/openapi.json").get_json()
-    for path in ("/api/v1/configurations",
-                 "/api/v1/configurations/{configuration_id}/revisions"):
+    for path, names in (("/api/v1/configurations", ["Idempotency-Key"]),
+                        ("/api/v1/configurations/{configuration_id}/revisions",
+                         ["Idempotency-Key", "If-Match"])):
         operation = spec["paths"][path]["post"]
         header = [p for p in operation["parameters"] if p["in"] == "header"]
-        assert [p["name"] for p in header] == ["Idempotency-Key"]
-        assert not header[0].get("required", False)
+        assert [p["name"] for p in header] == names
+        assert not any(p.get("required", False) for p in header)
         assert "Idempotent-Replayed" in operation["responses"]["201"]["headers"]

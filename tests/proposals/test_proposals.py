@@ -16,6 +16,7 @@ import socket
 import pypdf
 import pytest
 
+from configurator.content.document import NOTE_SECTIONS
 from configurator.content.pack import load_pack
 from configurator.content.yamlfile import plain, read_yaml
 from configurator.engine.pipeline import Pipeline
@@ -24,7 +25,7 @@ from configurator.proposals import (ProposalInput, ProposalInvalid, RecordedAppr
 from configurator.services.rendering import render_proposal as render
 from configurator.proposals.analysis import compare, needs_answered
 from configurator.proposals.pdf import FolderFetcher, Refused
-from configurator.proposals.view import Format
+from configurator.proposals.view import NOTE_PLACES, SECTIONS, Format
 
 from helpers import REPO, write_pack
 
@@ -181,6 +182,11 @@ def test_tailored_versus_standard_shows_what_changed_and_why(draft_text, kestrel
     assert_in_pdf("+" + money(diff.difference["first_year"]), draft_text)
     assert_in_pdf("The rules that made the difference", draft_text)
     assert_in_pdf("sol-cross-region-project", draft_text)
+
+
+def test_every_note_section_has_its_place_in_the_proposal():
+    assert set(NOTE_PLACES) == set(NOTE_SECTIONS)
+    assert set(NOTE_PLACES.values()) <= set(SECTIONS)
 
 
 def test_notes_service_level_team_and_terms_are_in_their_sections(draft_text, kestrel):

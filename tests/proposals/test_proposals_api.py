@@ -20,7 +20,7 @@ from configurator.store import configurations as configurations_store
 from configurator.store import proposals as store
 from configurator.store.models import Proposal
 
-from helpers import REPO, unique
+from helpers import REPO, person_client, unique
 
 PROBLEM = "application/problem+json"
 
@@ -93,22 +93,24 @@ def test_posting_again_returns_the_stored_proposal_without_rendering(client, con
     assert again.get_json()["sha256"] == first["sha256"]
 
 
-def test_approvals_turn_the_draft_into_a_final_proposal(client, configuration):
+def test_approvals_turn_the_draft_into_a_final_proposal(client, app, configuration):
     roles = [a["role"] for a in configuration["document"]["approvals"]]
     assert set(roles) == {"finance", "delivery-director", "legal"}
     status = client.get(base(configuration) + "/approvals").get_json()
     assert status["outstanding"] == roles and status["approved"] is False
     draft = client.post(base(configuration) + "/proposals", json={}).get_json()
 
+    dana = person_client(app, "Dana Whitfield", tuple(roles[:-1]))
     for role in roles[:-1]:
-        response = client.post(base(configuration) + "/approvals",
-                               json={"role": role, "by": "Dana Whitfield", "note": "fine"})
+        response = dana.post(base(configuration) + "/approvals",
+                             json={"role": role, "note": "fine"})
         assert response.status_code == 201, response.get_json()
         assert response.get_json()["role"] == role
     partly = client.post(base(configuration) + "/proposals", json={}).get_json()
     assert partly["draft"] is True and partly["id"] != draft["id"]   # shows who approved
 
-    client.post(base(configuration) + "/approvals", json={"role": roles[-1], "by": "Lee Chen"})
+    lee = person_client(app, "Lee Chen", (roles[-1],))
+    lee.post(base(configuration) + "/approvals", json={"role": roles[-1]})
     status = client.get(base(configuration) + "/approvals").get_json()
     assert status["approved"] is True and status["outstanding"] == []
     final = client.post(base(configuration) + "/proposals", json={}).get_json()
@@ -118,16 +120,18 @@ def test_approvals_turn_the_draft_into_a_final_proposal(client, configuration):
     assert "Approved by Lee Chen" in text
 
 
-def test_an_approval_the_revision_does_not_need_is_refused_naming_role(client, configuration):
-    body = assert_problem(client.post(base(configuration) + "/approvals",
-                                      json={"role": "ceo", "by": "Someone"}), 422)
-    assert "role" in body["errors"] and "finance" in body["errors"]["role"][0]
-    body = assert_problem(client.post(base(configuration) + "/approvals", json={"role": "legal"}),
+def test_an_approval_the_revision_does_not_need_is_refused_naming_role(app, configuration):
+    first = person_client(app, "Ana Legal", ("legal", "ceo"))
+    body = assert_problem(first.post(base(configuration) + "/approvals", json={"role": "ceo"}),
                           422)
-    assert "by" in body["errors"]
-    client.post(base(configuration) + "/approvals", json={"role": "legal", "by": "A"})
-    body = assert_problem(client.post(base(configuration) + "/approvals",
-                                      json={"role": "legal", "by": "B"}), 409)
+    assert "role" in body["errors"] and "finance" in body["errors"]["role"][0]
+    body = assert_problem(first.post(base(configuration) + "/approvals", json={}), 422)
+    assert "role" in body["errors"]
+    assert first.post(base(configuration) + "/approvals",
+                      json={"role": "legal"}).status_code == 201
+    second = person_client(app, "Bo Legal", ("legal",))
+    body = assert_problem(second.post(base(configuration) + "/approvals",
+                                      json={"role": "legal"}), 409)
     assert "already" in body["detail"]
 
 

@@ -12,7 +12,7 @@ from helpers import unique
 
 def _configuration(db_session, content, example_profiles) -> dict:
     profile = {**example_profiles[0]["profile"], "name": unique("Changes")}
-    return service.create_configuration(db_session, content, profile, created_by="lea@example.com")
+    return service.create_configuration(db_session, content, profile)
 
 
 def _recommended(document: dict) -> list[str]:
@@ -27,7 +27,7 @@ def test_several_changes_make_one_revision_holding_all_of_them(db_session, conte
     changes = [{"action": "accept", "module": module},
                {"action": "quantity", "module": line, "quantity": 7}]
     revision = service.apply_changes(db_session, content, created["id"], changes,
-                                     base_revision=1, created_by="lea@example.com")
+                                     base_revision=1)
     assert revision["number"] == 2
     assert revision["adjustments"] == changes
     quantities = {x["module"]: x["quantity"] for x in revision["document"]["lines"]}

@@ -14,12 +14,13 @@ from werkzeug.datastructures import MultiDict
 from configurator.accounts import services as accounts
 from configurator.cli.users import register as register_users
 from configurator.app import create_app
+from configurator.content import document
 from configurator.content.pack import load_pack
 from configurator.services.content import Content
 from configurator.store import flaskdb as db
 from configurator.store.configurations import get_revision
 from configurator.store.proposals import approval_status
-from configurator.web import changes
+from configurator.web import changes, formatting
 from configurator.web.profile_form import build_form, parse_form
 
 from helpers import unique, write_pack
@@ -486,9 +487,19 @@ def test_configure_and_review_a_solution(client, app, hanseatic):
         assert get_revision(db.session(), configuration_id, 1)["created_by"] == email
 
 
-def test_an_admin_approves_in_the_review_page_and_a_solution_lead_cannot(client, app,
-                                                                         hanseatic):
-    sign_in(client, app)                                    # a solution lead configures
+def _give_roles(app, email: str, roles: list[str]) -> str:
+    """Give `email` these approver roles; returns the user's name."""
+    with app.app_context():
+        session = db.session()
+        user = accounts.get_user(session, email)
+        accounts.set_approver_roles(session, user.id, roles)
+        session.commit()
+    return user.name
+
+
+def test_a_person_with_the_approver_role_approves_in_the_review_page_never_the_author(
+        client, app, hanseatic):
+    lead = sign_in(client, app)                             # a solution lead configures
     url = configure(client, create_customer(client, hanseatic))
     configuration_id = int(url.rsplit("/", 1)[1])
     with app.app_context():
@@ -496,13 +507,21 @@ def test_an_admin_approves_in_the_review_page_and_a_solution_lead_cannot(client,
                  ["document"]["approvals"]]
     assert roles, "the Hanseatic solution needs approvals"
     page = text(client.get(url))
-    assert "Approve as" not in page and "An administrator records approvals here" in page
+    assert "Approve as" not in page and "Pending approval" in page
     approve_url = f"/configurations/{configuration_id}/revisions/1/approve"
-    refused = client.post(approve_url, data={"csrf_token": token(client, url), "role": roles[0]})
-    assert refused.status_code == 403
+    refused = client.post(approve_url, data={"csrf_token": token(client, url), "role": roles[0]},
+                          follow_redirects=True)
+    assert "does not hold the approver role" in text(refused)
+    _give_roles(app, lead, roles)                           # the author cannot, even holding it
+    page = text(client.get(url))
+    assert "Approve as" not in page
+    refused = client.post(approve_url, data={"csrf_token": token(client, url), "role": roles[0]},
+                          follow_redirects=True)
+    assert "cannot approve it" in text(refused)
 
     client.post("/sign-out", data={"csrf_token": token(client, url)})
-    admin = sign_in(client, app, "admin")
+    approver = sign_in(client, app)
+    name = _give_roles(app, approver, roles)
     page = text(client.get(url))
     assert page.count("Approve as") == len(roles)
     for role in roles:
@@ -511,16 +530,39 @@ def test_an_admin_approves_in_the_review_page_and_a_solution_lead_cannot(client,
         assert response.status_code == 302
     again = client.post(approve_url, data={"csrf_token": token(client, url), "role": roles[0]},
                         follow_redirects=True)
-    assert "approved revision 1 already" in text(again)
+    assert "Revision 1 is approved" in text(again)
     bogus = client.post(approve_url, data={"csrf_token": token(client, url), "role": "nobody"},
                         follow_redirects=True)
     assert "does not require approval by" in text(bogus)
     page = text(client.get(url))
-    assert page.count(f"Approved by {admin}") == len(roles) and "Checked margins" in page
+    assert page.count(f"Approved by {name}") == len(roles) and "Checked margins" in page
     assert "Every required approval is recorded" in page
     with app.app_context():
         status = approval_status(db.session(), configuration_id, 1)
-    assert status["approved"] and {a["approved_by"] for a in status["approvals"]} == {admin}
+        state = get_revision(db.session(), configuration_id, 1)["state"]
+    assert status["approved"] and {a["approved_by"] for a in status["approvals"]} == {name}
+    assert state == "approved"
+
+
+def test_a_rejection_needs_a_comment_and_rejects_the_revision(client, app, hanseatic):
+    sign_in(client, app)
+    url = configure(client, create_customer(client, hanseatic))
+    configuration_id = int(url.rsplit("/", 1)[1])
+    client.post("/sign-out", data={"csrf_token": token(client, url)})
+    approver = sign_in(client, app)
+    with app.app_context():
+        role = get_revision(db.session(), configuration_id, 1)["document"]["approvals"][0]["role"]
+    _give_roles(app, approver, [role])
+    approve_url = f"/configurations/{configuration_id}/revisions/1/approve"
+    bare = client.post(approve_url, data={"csrf_token": token(client, url), "role": role,
+                                          "decision": "rejected"}, follow_redirects=True)
+    assert "a rejection needs a comment" in text(bare)
+    client.post(approve_url, data={"csrf_token": token(client, url), "role": role,
+                                   "decision": "rejected", "note": "Discount too deep"})
+    page = text(client.get(url))
+    assert "Rejected by" in page and "Discount too deep" in page and "Rejected" in page
+    with app.app_context():
+        assert get_revision(db.session(), configuration_id, 1)["state"] == "rejected"
 
 
 def test_each_change_makes_a_revision_recorded_with_who_made_it(client, app, hanseatic):
@@ -678,6 +720,13 @@ def test_diff_documents_names_every_kind_of_change():
     assert diff["approvals_added"][0]["role"] == "finance"
     assert diff["status"] == ("ok", "approval_required") and not diff["same"]
     assert changes.diff_documents(old, old)["same"]
+
+
+def test_the_pages_have_words_for_every_status_billing_and_total_of_the_document():
+    assert set(formatting.STATUS) == set(document.STATUSES)
+    assert set(formatting.BILLING) == set(document.BILLINGS)
+    assert [key for key, _ in formatting.TOTALS] == list(document.TOTAL_KEYS)
+    assert list(changes.TOTAL_LABELS) == list(document.TOTAL_KEYS)
 
 
 # --- the product-manager page -------------------------------------------------------------------
