@@ -398,6 +398,7 @@ def test_the_country_select_works_without_javascript_and_a_wrong_code_is_shown_n
     assert "1 problem to fix" in page
     url = create_customer(client, {**hanseatic, "country": "CN"})
     assert 'value="CN" selected>China (CN)</option>' in text(client.get(url + "/profile"))
+    assert "<dt>Country</dt><dd>China (CN)</dd>" in text(client.get(url))     # the summary
 
 
 def test_create_customer_then_edit_and_rename_its_profile(client, app, hanseatic):
