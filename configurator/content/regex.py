@@ -39,7 +39,8 @@ lets `.` win (`.?[^a]` does not match `ac` there).
 Why this is one file of over 500 lines: it does one job, deciding the subset of patterns that
 means the same on both sides. `translate`'s syntax rules and the automaton's limits define that
 subset together (`translate` refuses what the automaton cannot build), `python_pattern` matches
-with the same automaton, and each limit is argued above, next to the code that enforces it.
+with the same automaton (rule `matches` and a profile field's `pattern` alike), `example` walks it
+for a shortest matching text, and each limit is argued above, next to the code that enforces it.
 Split in two, the parser and its limits would sit under `translate` with RegexError, and a
 change to what is accepted would touch both files.
 """
