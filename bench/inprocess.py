@@ -41,8 +41,8 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def latency(root: str, engine: str, seconds: float, max_runs: int) -> dict:
-    """Configure the pack's profiles round-robin through `services.configure` (validation,
-    pipeline, document), for about `seconds`: wall and CPU time per configuration."""
+    """Configure the pack's profiles round-robin through `services.configurations.configure`
+    (validation, pipeline, document), for about `seconds`: wall and CPU time per configuration."""
     from configurator.content.pack import load_pack
     from configurator.engine.pipeline import Pipeline
     from configurator.engine.reference_engine import ReferenceEngine

@@ -1,7 +1,7 @@
 """Run every benchmark, print the table and regenerate docs/performance.md.
 
     bin/bench            # the whole run, about 5 minutes on the 2-core machine
-    bin/bench --quick    # shorter runs and 20,000 instead of 100,000 configurations (~5 min)
+    bin/bench --quick    # shorter runs and 20,000 instead of 100,000 configurations (about 2.5 minutes; longer on a busy machine)
 
 Steps: generate the synthetic packs (bench/generate.py) and `configurator check` them; content
 load and compile time; in-process latency and throughput of the demo pack and of packs of 100,

@@ -16,7 +16,10 @@ def current_actor() -> Actor:
         return SYSTEM
     if key.user_id is None:
         return Actor(None, None, key.name, frozenset(), key.prefix)
-    user = accounts.get_user_by_id(db.session(), key.user_id)
+    # its own short session: a read in the request's session would begin its transaction as a
+    # read one, which SQLite cannot safely turn into the write transaction a view then needs
+    with db.database().sessions() as session:
+        user = accounts.get_user_by_id(session, key.user_id)
     if not user.active:
         raise Forbidden(f"this API key acts for {user.email}, who is deactivated")
     return Actor(user.id, user.email, user.name, frozenset(user.approver_roles), key.prefix)

@@ -37,11 +37,13 @@ class AlreadyApproved(Exception):
 
 
 def decide(session: Session, configuration_id: int, number: int, role: str, actor: Actor,
-           decision: str = "approved", note: str | None = None) -> dict[str, Any]:
+           decision: str = "approved", note: str | None = None, *,
+           claimed_by: str | None = None) -> dict[str, Any]:
     """Record the actor's decision (approved or rejected) on revision `number` for `role`.
 
     Raises NotFound; ApprovalInvalid (a role the revision does not require, a rejection without
-    a comment); Forbidden (no user, a role the user does not hold, the revision's own author);
+    a comment); Forbidden (no user, a role the user does not hold, the revision's own author,
+    or `claimed_by` naming someone else than the actor);
     StateConflict (not the latest revision, or not waiting for approvals); AlreadyApproved.
     """
     note = (note or "").strip() or None
@@ -56,6 +58,9 @@ def decide(session: Session, configuration_id: int, number: int, role: str, acto
                                         f"`{role}`; it requires: {needed}"]})
     if decision == "rejected" and note is None:
         raise ApprovalInvalid({"note": ["a rejection needs a comment saying why"]})
+    if claimed_by is not None and claimed_by not in (actor.email, actor.name):
+        raise Forbidden(f"approvals are recorded as the one who gives them "
+                        f"({actor.signature or 'nobody'}); `by` cannot name someone else")
     if actor.user_id is None:
         raise Forbidden("approvals are recorded as a person: this API key acts for no user; "
                         "create a key for a user (`configurator apikey create --user EMAIL`)")

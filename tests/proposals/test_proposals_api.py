@@ -118,6 +118,8 @@ def test_approvals_turn_the_draft_into_a_final_proposal(client, app, configurati
     text = pdf_text(client.get(final["pdf_url"]).get_data())
     assert "DRAFT" not in text
     assert "Approved by Lee Chen" in text
+    # final, and never also "awaiting approval"
+    assert "This proposal is final" in text and "approvals are required" not in text
 
 
 def test_an_approval_the_revision_does_not_need_is_refused_naming_role(app, configuration):

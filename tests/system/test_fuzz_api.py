@@ -68,6 +68,9 @@ OPERATIONS: dict[str, tuple[int, int]] = {
     "GET /api/v1/configurations/{configuration_id}/revisions/{number}/explanation": (10, 10),
     "GET /api/v1/configurations/{configuration_id}/revisions/{number}/approvals": (25, 15),
     "POST /api/v1/configurations/{configuration_id}/revisions/{number}/approvals": (25, 25),
+    "DELETE /api/v1/configurations/{configuration_id}/revisions/{number}/approvals/{role}":
+        (15, 15),
+    "POST /api/v1/configurations/{configuration_id}/revisions/{number}/state": (15, 15),
     "POST /api/v1/configurations/{configuration_id}/revisions/{number}/proposals": (8, 15),
     "GET /api/v1/configurations/{configuration_id}/proposals": (20, 15),
     "GET /api/v1/proposals/{proposal_id}": (20, 15),
@@ -289,10 +292,10 @@ def _operations(api_schema: Any) -> list[Any]:
 
 def _path_for(operation: Any, seed: Seed, missing: bool = False) -> tuple[str, dict]:
     real = {"configuration_id": seed.configuration, "number": 1, "proposal_id": seed.proposal,
-            "family_id": seed.families[0], "module_id": seed.modules[0]}
+            "family_id": seed.families[0], "module_id": seed.modules[0], "role": seed.roles[0]}
     absent = {"configuration_id": 2_000_000_000, "number": 2_000_000_000,
               "proposal_id": 2_000_000_000, "family_id": "no-such-family",
-              "module_id": "no-such-module"}
+              "module_id": "no-such-module", "role": seed.roles[0]}
     values = {name: (absent if missing else real)[name]
               for name in _path_names(operation.path)}
     return operation.path.format(**values), values
@@ -348,7 +351,8 @@ def test_unknown_ids_are_documented_404s(api_schema: Any, client: Any, api_key: 
             continue
         path, values = _path_for(operation, seed, missing=True)
         body = {"adjustments": []} if operation.label.endswith("/revisions") else \
-            {"role": "finance", "by": "Fuzz"} if operation.label.endswith("/approvals") else {}
+            {"role": "finance", "by": "Fuzz"} if operation.label.endswith("/approvals") else \
+            {"state": "sent"} if operation.label.endswith("/state") else {}
         kwargs = {"json": body} if operation.method.upper() == "POST" else {}
         response = client.open(path, method=operation.method.upper(), **kwargs)
         assert response.status_code == 404, (operation.label, response.get_json())
