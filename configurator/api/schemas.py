@@ -279,8 +279,14 @@ class ModuleListArgs(Schema):
 class ProfileDeclarationSchema(Output):
     content_version = fields.String()
     fields_ = fields.Dict(data_key="fields", attribute="fields", metadata={
-        "description": "Field name -> {type, required, label, help?, min?, max?, values?, "
-                       "default?, items?, fields?}, as declared in rules/profile.yaml"})
+        "description": "Field name -> {type, required, label, help?, min?, max?, pattern?, "
+                       "values?, format?, default?, items?, fields?}, as declared in "
+                       "rules/profile.yaml. Types: string (with `pattern`: a regular expression "
+                       "the whole value matches), integer, number, boolean, enum (one of "
+                       "`values`), date (yyyy-mm-dd), list (of `items`), object (of `fields`), "
+                       "country: ISO 3166-1 alpha-2 (`format`; e.g. DE, CN), currency: ISO 4217 "
+                       "(e.g. EUR, USD). Codes are exact: `cn` or ` CN` is refused with a "
+                       "suggestion."})
 
 
 class ContentProblemSchema(Output):

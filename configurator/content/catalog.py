@@ -5,6 +5,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .document import BILLINGS
+from .iso import CURRENCIES
 from .model import KINDS, Catalog, Family, Module, Price
 from .problems import ProblemLog
 from .rules import ID_PATTERN, suggest
@@ -164,6 +165,10 @@ def check_catalog(families: list[Family], modules: list[Module],
         first = next(iter(by_id.values()))
         logs[first.file].error(first.line, "the catalog mixes currencies: "
                                + ", ".join(sorted(currencies)), "price every module in one currency")
+    for code in sorted(c for c in currencies if not CURRENCIES.valid(c)):
+        first = next(m for m in by_id.values() if m.price.currency == code)
+        logs[first.file].warning(first.line, f"the currency `{code}` of `{first.id}` is not an "
+                                 "ISO 4217 currency code", CURRENCIES.hint(code))
     currency = min(currencies) if currencies else "USD"
     return Catalog(fams, by_id, currency)
 

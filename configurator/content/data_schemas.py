@@ -15,6 +15,7 @@ from .document import BILLINGS, STATUSES, TOTAL_KEYS
 from .model import KINDS
 from .pack import EXPECT_KEYS, TEST_KEYS
 from .profile import DEFAULT_MAX_ITEMS, DEFAULT_MAX_LENGTH, FIELD_KEYS, TYPES
+from .regex import MAX_LENGTH as MAX_PATTERN
 from .schema_parts import DATE, ID, Schema, closed, document, id_, ids, pick, ref, text
 
 
@@ -81,6 +82,8 @@ TYPE_HELP = {
     "string": "text", "integer": "a whole number", "number": "a number",
     "boolean": "true or false", "enum": "one of `values`", "date": "a date, yyyy-mm-dd",
     "list": "a list of `items`", "object": "a group of `fields`",
+    "country": "an ISO 3166-1 alpha-2 country code such as DE or CN",
+    "currency": "an ISO 4217 currency code such as EUR or USD",
 }
 
 
@@ -120,6 +123,10 @@ def profile_schema() -> Schema:
         "default": {"description": "The value a profile gets when it leaves the field out."},
         "label": text("The field's name on the web form and in messages."),
         "help": text("A sentence shown under the field on the web form: what to enter."),
+        "pattern": {"type": "string", "minLength": 1, "maxLength": MAX_PATTERN,
+                    "description": "string fields: a regular expression the whole value must "
+                                   "match, written as for a rule's `matches` (letters, . [] () | "
+                                   "* + ? {m,n}, \\d, \\s): `'[A-Z]{2}[0-9]{8,12}'`."},
         "max_length": {"type": "integer", "minimum": 1, "default": DEFAULT_MAX_LENGTH,
                        "description": f"Longest text allowed; default {DEFAULT_MAX_LENGTH} "
                                       "characters."},
@@ -127,6 +134,7 @@ def profile_schema() -> Schema:
                       "description": f"Most items a list may hold; default {DEFAULT_MAX_ITEMS}."},
     }, FIELD_KEYS, "profile field keys", __name__), required=("type",), allOf=[
         when_type(["enum"], {"required": ["values"]}, {"not": {"required": ["values"]}}),
+        when_type(["string"], {}, {"not": {"required": ["pattern"]}}),
         when_type(["list"], {"required": ["items"]}),
         when_type(["object"], {"required": ["fields"]}),
         when_type(numeric, {}, {"not": {"anyOf": [{"required": ["min"]},

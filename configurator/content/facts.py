@@ -44,7 +44,7 @@ SOLUTION_FACTS: dict[str, SolutionFact] = {
 
 @dataclass(frozen=True)
 class FactType:
-    type: str                           # string integer number boolean enum date list object
+    type: str                           # a profile type (profile.TYPES): string, integer, ...
     values: tuple[str, ...] = ()        # vocabulary of an enum
     items: FactType | None = None       # item type of a list
     fields: tuple[str, ...] = ()        # field names of an object

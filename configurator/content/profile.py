@@ -1,6 +1,8 @@
 """The profile declaration (`rules/profile.yaml`): field types, and the validation built from them.
 
 One declaration drives profile validation (marshmallow, here), the web form and rule checking.
+`country` and `currency` fields hold ISO codes (iso.py); a string's `pattern` is written and
+matched like a rule's `matches` (regex.py), in time linear in the value whatever the pattern.
 """
 from __future__ import annotations
 
@@ -11,12 +13,17 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
+from .iso import CODE_SETS, CodeSet
 from .problems import ProblemLog, suggest
+from .regex import RegexError, python_pattern
 from .yamlfile import line_of, plain
 
-TYPES = ("string", "integer", "number", "boolean", "enum", "date", "list", "object")
+TYPES = ("string", "integer", "number", "boolean", "enum", "date", "list", "object", "country",
+         "currency")
 FIELD_KEYS = ("type", "required", "min", "max", "values", "items", "fields", "default", "label",
-              "help", "max_length", "max_items")
+              "help", "pattern", "max_length", "max_items")
+PATTERN_HINT = ("use letters, . [] () | * + ? {m,n}, \\d and \\s, as in a rule's `matches`; the "
+                "whole value must match (docs/content-format.md, Profile declaration)")
 # Generous bounds so that nothing a customer types can exhaust memory or the rules engine.
 DEFAULT_MAX_LENGTH = 2000
 DEFAULT_MAX_ITEMS = 200
@@ -43,6 +50,7 @@ class FieldSpec:
     default: Any = None
     label: str = ""
     help: str = ""
+    pattern: str = ""
     max_length: int = DEFAULT_MAX_LENGTH
     max_items: int = DEFAULT_MAX_ITEMS
     line: int | None = None
@@ -54,7 +62,9 @@ class FieldSpec:
     def describe(self) -> dict:
         """A JSON-friendly description, served to forms and API clients."""
         out: dict[str, Any] = {"type": self.type, "required": self.required, "label": self.title}
-        for key in ("min", "max", "help"):
+        if self.type in CODE_SETS:
+            out["format"] = CODE_SETS[self.type].standard
+        for key in ("min", "max", "pattern", "help"):
             if getattr(self, key) not in (None, ""):
                 out[key] = getattr(self, key)
         if self.values:
@@ -166,9 +176,13 @@ def _ma_field(spec: FieldSpec) -> ma.fields.Field:
     rng = validate.Range(min=spec.min, max=spec.max) if (spec.min, spec.max) != (None, None) else None
     if spec.type == "string":
         # an empty optional text counts as not given; a required one must not be empty
-        return ma.fields.String(validate=[validate.Length(min=1 if spec.required else 0,
-                                                          max=spec.max_length), _storable],
-                                **kwargs)
+        length = validate.Length(min=1 if spec.required else 0, max=spec.max_length)
+        checks = [length, _storable]
+        if spec.pattern:
+            checks.append(_matching(spec.pattern, spec.max_length))
+        return ma.fields.String(validate=checks, **kwargs)
+    if spec.type in CODE_SETS:
+        return ma.fields.String(validate=_iso_code(CODE_SETS[spec.type], spec.required), **kwargs)
     if spec.type == "enum":
         return ma.fields.String(validate=validate.OneOf(spec.values), **kwargs)
     if spec.type == "integer":
@@ -204,6 +218,30 @@ def _storable(text: str) -> None:
                                  "UTF-16 surrogate pair).")
 
 
+def _matching(pattern: str, max_length: int):
+    """The whole text matches `pattern` (regex.py's automaton: linear in the text, never `re`)."""
+    matcher = python_pattern(pattern)
+
+    def check(text: str) -> None:
+        if len(text) <= max_length and text and not matcher.fullmatch(text):
+            shown = text if len(text) <= 40 else text[:40] + "..."
+            raise ma.ValidationError(f"'{shown}' does not match the pattern {pattern} (the whole "
+                                     "value must match).")
+    return check
+
+
+def _iso_code(codes: CodeSet, required: bool):
+    """A code of the ISO list, exactly as listed: `cn`, ` CN` and `China` are refused, each with
+    the code it probably means (iso.py), never changed into it."""
+
+    def check(text: str) -> None:
+        if text == "" and not required:
+            return                      # like an empty optional text: not given
+        if not codes.valid(text):
+            raise ma.ValidationError(codes.refusal(text))
+    return check
+
+
 def _finite(rng: validate.Range | None) -> list:
     bound = validate.Range(min=-1e15, max=1e15, error="Must be between -10^15 and 10^15.")
     return [bound] + ([rng] if rng else [])
@@ -233,6 +271,26 @@ def parse_profile_spec(doc: Any, log: ProblemLog) -> ProfileSpec | None:
             log.error(line_of(doc, "fields"), f"profile.yaml does not declare `{required}`",
                       f"add `{required}: {{type: string, required: true}}`")
     return ProfileSpec(fields)
+
+
+def _parse_pattern(decl: dict, path: str, ftype: str, log: ProblemLog) -> str:
+    """The field's `pattern`, or "" after logging why it cannot be used."""
+    pattern, line = decl["pattern"], line_of(decl, "pattern")
+    if ftype != "string":
+        hint = ("remove `pattern`: the type already allows only ISO codes" if ftype in CODE_SETS
+                else "remove `pattern`, or make the field a string")
+        log.error(line, f"`pattern` is only for string fields (`{path}` is {ftype})", hint)
+        return ""
+    if not isinstance(pattern, str):
+        log.error(line, f"`pattern` of field `{path}` must be a regular expression in quotes, "
+                  f"not {pattern!r}", "write e.g. pattern: '[A-Z]{2}[0-9]{4}'")
+        return ""
+    try:
+        python_pattern(pattern)
+    except RegexError as exc:
+        log.error(line, f"`pattern` {pattern!r} of field `{path}`: {exc}", PATTERN_HINT)
+        return ""
+    return pattern
 
 
 def _parse_fields(node: Any, log: ProblemLog, prefix: str, depth: int) -> dict[str, FieldSpec]:
@@ -309,6 +367,8 @@ def _parse_field(name: str, decl: Any, log: ProblemLog, line: int | None,
     elif "values" in decl:
         log.error(line_of(decl, "values"), f"`values` is only for enum fields (`{path}` is {ftype})",
                   "change the type to enum or remove `values`")
+    if "pattern" in decl:
+        spec.pattern = _parse_pattern(decl, path, ftype, log)
     if ftype == "list":
         items = decl.get("items")
         if items is None:

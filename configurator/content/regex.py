@@ -39,7 +39,8 @@ lets `.` win (`.?[^a]` does not match `ac` there).
 Why this is one file of over 500 lines: it does one job, deciding the subset of patterns that
 means the same on both sides. `translate`'s syntax rules and the automaton's limits define that
 subset together (`translate` refuses what the automaton cannot build), `python_pattern` matches
-with the same automaton, and each limit is argued above, next to the code that enforces it.
+with the same automaton (rule `matches` and a profile field's `pattern` alike), `example` walks it
+for a shortest matching text, and each limit is argued above, next to the code that enforces it.
 Split in two, the parser and its limits would sit under `translate` with RegexError, and a
 change to what is accepted would touch both files.
 """
@@ -169,6 +170,33 @@ def python_pattern(pattern: str) -> "Matcher":
     `\\d` and `\\s`, on the text as the engine sees it (`engine_text`)."""
     translate(pattern)          # refuses what check refuses
     return Matcher(pattern, _automaton(pattern))
+
+
+def example(pattern: str) -> str | None:
+    """A shortest text the pattern matches (letters and digits where it allows any), or None
+    when it matches nothing but the empty text: what a trial profile puts in a field that
+    declares a `pattern`. A breadth-first walk over the automaton's state sets (at most
+    MAX_STATES of them)."""
+    automaton = _automaton(pattern)
+    nfa = automaton.nfa
+    plain = [ord(c) for c in "aA0"] + list(range(32, 127)) + [0xE9, 0x4E2D]   # printable, é, 中
+    paths = {automaton.start: ""}
+    queue = [automaton.start]
+    for states in queue:
+        text = paths[states]
+        for state in sorted(states):
+            if nfa.kind[state] != CHAR:
+                continue
+            first = [low for low, _ in nfa.ranges[state]]
+            code = next((c for c in (plain if nfa.negated[state] else first)
+                         if nfa.accepts(state, c) and engine_text(chr(c)) == chr(c)), None)
+            nxt = automaton.step(states, code) if code is not None else frozenset()
+            if automaton.final(nxt):
+                return text + chr(code)
+            if nxt and nxt not in paths:
+                paths[nxt] = text + chr(code)
+                queue.append(nxt)
+    return None
 
 
 def _strip_anchors(pattern: str) -> str:

@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from .facts import FactType, FactTypes, whole_solution_facts
+from .iso import CODE_SETS
 from .model import ALWAYS, AllOf, AnyOf, Condition, Not, Test
 from .problems import ProblemLog, suggest
 from .regex import RegexError, translate
@@ -94,8 +95,11 @@ def _plain_value(value: Any) -> Any:
 
 # --- checking against the fact types ------------------------------------------------------
 
+Found = tuple[tuple[str, str] | None, list[tuple[str, str]]]   # an error, warnings
+
+
 def check_condition(cond: Condition, facts: FactTypes, log: ProblemLog,
-                    checked: dict[tuple, tuple[str, str] | None]) -> None:
+                    checked: dict[tuple, Found]) -> None:
     if isinstance(cond, (AllOf, AnyOf)):
         for item in cond.items:
             check_condition(item, facts, log, checked)
@@ -104,13 +108,20 @@ def check_condition(cond: Condition, facts: FactTypes, log: ProblemLog,
     else:
         try:
             key = (cond.path, cond.op, frozen(cond.value))
-            message = checked[key]
+            error, warnings = checked[key]
         except KeyError:
-            message = checked[key] = check_test(cond, facts)
+            error, warnings = checked[key] = _check(cond, facts)
         except TypeError:          # an operand that cannot be a key
-            message = check_test(cond, facts)
-        if message:
-            log.error(cond.line, *message)
+            error, warnings = _check(cond, facts)
+        if error:
+            log.error(cond.line, *error)
+        for warning in warnings:
+            log.warning(cond.line, *warning)
+
+
+def _check(test: Test, facts: FactTypes) -> Found:
+    error = check_test(test, facts)
+    return error, [] if error else code_warnings(test, facts)
 
 
 def frozen(value: Any) -> Any:
@@ -181,7 +192,7 @@ def check_test(test: Test, facts: FactTypes) -> tuple[str, str] | None:
         return f"`{op}` compares numbers or dates; {path} is a {ftype.type}", \
             "use a bare value or `in: [...]`"
     if op == "matches":
-        if ftype.type not in ("string", "enum", "date"):
+        if ftype.type not in ("string", "enum", "date", "country", "currency"):
             return f"`matches` works on text; {path} is a {ftype.type}", ""
         if not isinstance(value, str):
             return f"`matches` on {path} needs a regular expression in quotes", ""
@@ -193,6 +204,26 @@ def check_test(test: Test, facts: FactTypes) -> tuple[str, str] | None:
                  "(docs/content-format.md, Conditions)")
         return None
     return None  # pragma: no cover - every operator is handled above
+
+
+def code_warnings(test: Test, facts: FactTypes) -> list[tuple[str, str]]:
+    """(message, hint) for each value a `country` or `currency` fact is compared with that is
+    not an ISO code (`{in: [CN, UK]}`: UK). A warning, not an error: the rule still works for
+    its other values, and a code that ISO withdraws in a later pycountry release must not stop a
+    pack that loaded the day before from loading."""
+    ftype, _ = facts.resolve(test.path)
+    if ftype is not None and ftype.type == "list":
+        ftype = ftype.items if test.op in ("contains", "contains_any", "contains_all") else None
+    elif test.op not in ("eq", "ne", "in", "not_in"):
+        return []
+    if ftype is None or ftype.type not in CODE_SETS:
+        return []
+    codes = CODE_SETS[ftype.type]
+    values = test.value if isinstance(test.value, list) else [test.value]
+    return [(f"{test.path} is compared with `{value}`, which is not an {codes.standard} "
+             f"{codes.kind} code, so no profile has it", codes.hint(value))
+            for value in dict.fromkeys(v for v in values if isinstance(v, str))
+            if not codes.valid(value)]
 
 
 def _value_problem(path: str, ftype: FactType, value: Any) -> tuple[str, str] | None:
@@ -210,7 +241,8 @@ def _value_problem(path: str, ftype: FactType, value: Any) -> tuple[str, str] | 
             return f"{path} is true/false but is compared with {value!r}", "write true or false"
         return None
     if not isinstance(value, str):
-        return f"{path} is {ftype.type} text but is compared with {value!r}", \
+        kind = f"a {ftype.type} code" if ftype.type in CODE_SETS else f"{ftype.type} text"
+        return f"{path} is {kind} but is compared with {value!r}", \
             f"put the value in quotes: \"{value}\""
     if ftype.type == "enum" and value not in ftype.values:
         return (f"`{value}` is not a value of {path}",

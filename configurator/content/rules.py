@@ -14,7 +14,7 @@ from .facts import FactType, FactTypes, literal_type
 from .model import STAGES, Catalog, Rule, RuleSet
 from .problems import ProblemLog, suggest
 from .rule_actions import check_action, parse_action
-from .rule_conditions import check_condition, hint, parse_condition
+from .rule_conditions import Found, check_condition, hint, parse_condition
 from .yamlfile import item_lines, key_lines, line_of
 
 RULESET_KEYS = ("ruleset", "stage", "description", "rules")
@@ -164,7 +164,7 @@ def check_rules(rulesets: list[RuleSet], facts: FactTypes, catalog: Catalog,
                 logs: dict[str, ProblemLog]) -> None:
     seen: dict[str, Rule] = {}
     names: dict[str, RuleSet] = {}
-    checked: dict[tuple, tuple[str, str] | None] = {}     # rules repeat the same tests
+    checked: dict[tuple, Found] = {}     # rules repeat the same tests
     for ruleset in rulesets:
         log = logs[ruleset.file]
         if ruleset.id in names:

@@ -177,7 +177,7 @@ class FactValues:
             values: list = [True, False]
         elif kind == "enum":
             values = list(ftype.values)
-        elif kind == "string":
+        elif kind in ("string", "country", "currency"):
             known = self.derivable(path)
             values = list(known) if declared and known else _unique(mentioned) + [FRESH]
         elif kind == "date":

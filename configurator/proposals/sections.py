@@ -11,6 +11,7 @@ from typing import Any
 
 from ..content.document import (BILLINGS, TOTAL_KEYS, ConfigurationDocument, ServiceLevel,
                                 TeamMember)
+from ..content.iso import COUNTRIES
 from ..content.model import ContentPack
 from ..content.profile import FieldSpec
 from .analysis import Baseline, Comparison
@@ -67,6 +68,10 @@ class SectionBuilder:
             return self.t("format.yes") if value else self.t("format.no")
         if spec is not None and spec.type == "enum":
             return self.t.label(f"values.{name.split('.')[-1]}", value)
+        if spec is not None and spec.type == "country" and COUNTRIES.valid(value):
+            # the message catalog's name (translated), else ISO's English name: never "Cn"
+            named = self.t.raw(f"countries.{value}")
+            return named if isinstance(named, str) else COUNTRIES.name(value)
         if name == "country":
             return self.t.label("countries", value)
         if isinstance(value, (int, float)):

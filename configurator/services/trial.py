@@ -19,9 +19,11 @@ import sys
 from typing import Any
 
 from ..content.adjustments import AdjustmentInvalid, parse_adjustments
+from ..content.iso import CODE_SETS
 from ..content.model import ContentPack
 from ..content.pack import check_pack
 from ..content.problems import ContentError, Problem
+from ..content.regex import example
 from ..content.profile import ProfileInvalid
 from ..engine.errors import ERROR_MEANINGS, EngineError
 from ..engine.pipeline import Pipeline, compile_pack, shared_engine
@@ -101,6 +103,10 @@ def minimal_profile(fields: dict) -> dict:
             out[name] = "2000-01-01"
         elif spec.type == "list":
             out[name] = []
+        elif spec.type in CODE_SETS:
+            out[name] = min(CODE_SETS[spec.type].names)
+        elif spec.pattern:
+            out[name] = example(spec.pattern) or "Trial"
         else:
             out[name] = "Trial"[:spec.max_length]
     return out

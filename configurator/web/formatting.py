@@ -5,6 +5,7 @@ import datetime as dt
 from typing import Any
 
 from ..content.document import Billing, Status, TotalKey
+from ..content.iso import CODE_SETS
 
 # each word of the document (content/document.py) in the page's words
 STATUS: dict[Status, tuple[str, str]] = {
@@ -102,7 +103,13 @@ def words(identifier: str) -> str:
     return identifier.replace("_", " ").replace("-", " ").capitalize()
 
 
-FILTERS = {"money": money, "signed_money": signed_money, "number": number, "percent": percent,
+def iso_code(value: Any, kind: str) -> str:
+    """A country or currency code with its name, `China (CN)`; anything else as it is."""
+    codes = CODE_SETS[kind]
+    return f"{codes.name(value)} ({value})" if codes.valid(value) else str(value)
+
+
+FILTERS = {"iso_code": iso_code, "money": money, "signed_money": signed_money, "number": number, "percent": percent,
            "when": when, "status_label": status_label, "status_class": status_class,
            "billing": billing, "plain": plain, "words": words}
 GLOBALS = {"TOTALS": TOTALS}

@@ -13,6 +13,7 @@ Field names are the profile paths (`scores.loyalty`, `contacts.0.name`), the sam
 | string | text input |
 | integer, number | text input with a numeric keyboard (kept as typed when it is not a number) |
 | enum | select |
+| country, currency | select of every ISO code by name: "China (CN)", "Euro (EUR)" |
 | boolean | select: yes / no / not given |
 | date | date input (yyyy-mm-dd) |
 | list of enums | checkboxes |
@@ -29,6 +30,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
+from ..content.iso import CODE_SETS
 from ..content.profile import FieldSpec, ProfileSpec
 
 EXTRA_ROWS = 2          # empty rows offered after a list of objects' items (without JavaScript)
@@ -79,6 +81,23 @@ class Field:
     def options(self) -> tuple[str, ...]:
         spec = self.spec.items if self.spec.type == "list" and self.spec.items else self.spec
         return spec.values
+
+    @property
+    def choices(self) -> list[tuple[str, str]]:
+        """A select's (value, text) pairs: an enum's values as they are, ISO codes by name."""
+        if self.spec.type in CODE_SETS:
+            return CODE_SETS[self.spec.type].choices
+        return [(value, value) for value in self.options]
+
+    @property
+    def unlisted(self) -> bool:
+        """The value is not one of the select's choices (an imported `cn`): shown as it is,
+        selected, so the error next to it names what was given."""
+        if not self.value:
+            return False
+        if self.spec.type in CODE_SETS:
+            return not CODE_SETS[self.spec.type].valid(self.value)
+        return self.value not in self.options
 
     @property
     def inputmode(self) -> str:
@@ -150,8 +169,8 @@ def _field(spec: FieldSpec, path: str, value: Any, title: str, use_default: bool
         lines = value if isinstance(value, list) else ([] if value is None else [value])
         return Field(spec, path, label, "lines", value="\n".join(_text(v) for v in lines),
                      title=title)
-    widget = {"enum": "select", "boolean": "boolean", "date": "date",
-              "integer": "number", "number": "number"}.get(spec.type, "text")
+    widget = {"enum": "select", "country": "select", "currency": "select", "boolean": "boolean",
+              "date": "date", "integer": "number", "number": "number"}.get(spec.type, "text")
     return Field(spec, path, label, widget, value=_text(value), title=title)
 
 

@@ -314,6 +314,38 @@ def test_bad_profile_field_is_named_with_its_path(client, example_profiles):
     assert body["errors"]["profile.scores.loyalty"]
 
 
+@pytest.mark.parametrize("country, message", [
+    ("cn", "'cn' is not an ISO 3166-1 alpha-2 country code (two capital letters); did you mean "
+           "CN (China)?"),
+    ("China", "'China' is not an ISO 3166-1 alpha-2 country code; did you mean CN (China)?"),
+    (" CN", "' CN' has spaces around it; did you mean CN (China)?"),
+    ("Germany", "'Germany' is not an ISO 3166-1 alpha-2 country code; did you mean DE (Germany)?"),
+    ("XX", "'XX' is not an ISO 3166-1 alpha-2 country code; write the country's code, two "
+           "capital letters, such as DE (Germany), CN (China) or US (United States)."),
+])
+def test_a_country_that_is_not_an_iso_code_is_422_naming_the_field_with_a_suggestion(
+        client, example_profiles, country, message):
+    # was: `cn` was stored, skipped the legal approval and China hosting, and the proposal said
+    # "based in Cn"
+    name = unique("Country")
+    profile = {**profile_of(example_profiles, name), "country": country}
+    body = assert_problem(client.post("/api/v1/configurations", json={"profile": profile}), 422)
+    assert body["type"].endswith("invalid-profile")
+    assert body["errors"] == {"profile.country": [message]}
+    assert client.get(f"/api/v1/configurations?customer={name}").get_json()["items"] == []
+    created = create(client, {**profile, "country": "CN"})
+    assert "legal" in {a["role"] for a in created["document"]["approvals"]}
+
+
+def test_the_profile_schema_says_which_fields_hold_iso_codes(client):
+    country = client.get("/api/v1/profile-schema").get_json()["fields"]["country"]
+    assert country["type"] == "country" and country["format"] == "ISO 3166-1 alpha-2"
+    spec = client.get("/api/v1/openapi.json").get_json()
+    described = spec["components"]["schemas"]["ProfileDeclaration"]["properties"]["fields"]
+    assert "country: ISO 3166-1 alpha-2" in described["description"]
+    assert "pattern" in described["description"]
+
+
 def test_unknown_field_in_the_body_or_the_profile(client, example_profiles):
     profile = profile_of(example_profiles, unique("Unknown"))
     body = assert_problem(client.post("/api/v1/configurations",

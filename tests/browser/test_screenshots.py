@@ -91,7 +91,7 @@ def test_screenshots_of_each_main_page(browser, live_server, tmp_path):
     page.goto(base + "/customers/new")
     page.fill("#f-name", "Nordfrost AS")
     page.select_option("#f-industry", "food")
-    page.fill("#f-country", "NO")
+    page.select_option("#f-country", "NO")
     page.fill("#f-employees", "about 400")
     page.fill("#f-sites", "8")
     page.fill("#f-scores-loyalty", "7")

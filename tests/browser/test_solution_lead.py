@@ -28,7 +28,7 @@ def test_solution_lead_from_new_customer_to_pdf_proposal(page, live_server, tmp_
     expect(page.get_by_role("heading", name="New customer")).to_be_visible()
     page.fill("#f-name", company)
     page.select_option("#f-industry", "logistics")
-    page.fill("#f-country", "DE")
+    page.select_option("#f-country", label="Germany (DE)")   # a select of names with codes
     page.check('input[name="regions"][value="emea"]')
     page.fill("#f-employees", "1,800")
     page.fill("#f-annual_revenue", "420000000")

@@ -310,10 +310,10 @@ def test_misspelt_option_field_and_price_keys_get_a_suggestion(tmp_path):
         "    fix: did you mean `per`? allowed: amount, currency, per, billing",
         "rules/profile.yaml:2: error: unknown key `requird` in field `name`\n"
         "    fix: did you mean `required`? allowed keys: type, required, min, max, values, items, "
-        "fields, default, label, help, max_length, max_items",
+        "fields, default, label, help, pattern, max_length, max_items",
         "rules/profile.yaml:3: error: field `sites` has type 'intger'\n"
         "    fix: did you mean `integer`? use one of: string, integer, number, boolean, enum, date, "
-        "list, object",
+        "list, object, country, currency",
         "rules/r.yaml:5: error: `quantiy` is not an option of `include`\n"
         "    fix: did you mean `quantity`? `include` takes: quantity, reason",
     ]

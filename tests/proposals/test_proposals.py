@@ -259,6 +259,14 @@ def test_a_chinese_customer_name_renders_in_an_english_proposal(pipeline):
     assert "凯斯特网络系统有限公司" in text
 
 
+def test_a_country_the_messages_do_not_name_is_printed_by_its_iso_name(pipeline):
+    # was: the proposal printed what was typed, made readable: "based in Cn"; now the profile
+    # holds an ISO code, and one the message catalog lacks is named as ISO names it
+    profile = {**example("kestrel-network-systems-ltd"), "country": "AR"}
+    text = pdf_text(render(pipeline, source_for(pipeline, profile), language="en").pdf)
+    assert_in_pdf("business based in Argentina", text)
+
+
 def test_a_pack_on_the_default_templates_renders_without_the_demo_baseline(tmp_path):
     # the demo's baseline.yaml overrides demo profile fields this pack does not declare
     pack = load_pack(write_pack(tmp_path, {"r.yaml": """

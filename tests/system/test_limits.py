@@ -99,7 +99,8 @@ def test_profile_texts_and_lists_are_bounded_and_errors_name_the_field(client, p
     contacts = [{"name": "Ada", "role": "economic-buyer", "stance": "supporter"}]
     vendors = [f"Vendor {i}" for i in range(DEFAULT_MAX_ITEMS + 1)]
     cases = {
-        "profile.country": {"country": long_text},
+        "profile.name": {"name": long_text},
+        "profile.country": {"country": long_text},   # not a code: refused, quoted short
         "profile.competitors": {"competitors": vendors},
         "profile.competitors.3": {"competitors": ["A", "B", "C", long_text]},
         "profile.contacts.1.name": {"contacts": contacts + [{**contacts[0], "name": long_text}]},
@@ -111,7 +112,9 @@ def test_profile_texts_and_lists_are_bounded_and_errors_name_the_field(client, p
         assert body["type"].endswith("invalid-profile"), path
         assert list(body["errors"]) == [path], (path, body["errors"])
         assert any(str(DEFAULT_MAX_LENGTH) in m or str(DEFAULT_MAX_ITEMS) in m
+                   or "is not an ISO 3166-1 alpha-2 country code" in m
                    for m in body["errors"][path]), body["errors"][path]
+        assert all(len(m) < 500 for m in body["errors"][path])
     at_the_limits = {**profile, "competitors": ["y" * DEFAULT_MAX_LENGTH]
                      + [f"Vendor {i}" for i in range(DEFAULT_MAX_ITEMS - 1)]}
     response = client.post("/api/v1/configurations", json={"profile": at_the_limits})

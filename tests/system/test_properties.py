@@ -31,11 +31,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from configurator.content.iso import CODE_SETS
 from configurator.content.problems import ProblemLog
 from configurator.content.profile import (DEFAULT_MAX_ITEMS, DEFAULT_MAX_LENGTH, TYPES,
                                           FieldSpec, ProfileInvalid, ProfileSpec,
                                           parse_profile_spec)
 from configurator.content.adjustments import MAX_QUANTITY, parse_adjustments
+from configurator.content.regex import python_pattern
 from configurator.engine.pipeline import Pipeline
 from configurator.services.configurations import configure
 from configurator.services.content import Content
@@ -69,6 +71,10 @@ ALL_TYPES = {"fields": {
     "tags": {"type": "list", "items": {"type": "string", "max_length": 8}, "max_items": 4},
     "regions": {"type": "list", "items": {"type": "enum", "values": ["x", "y"]}, "default": []},
     "hosting": {"type": "enum", "values": ["cloud", "edge"], "default": "cloud"},
+    "home": {"type": "country", "required": True},
+    "billing": {"type": "currency", "default": "EUR"},
+    "offices": {"type": "list", "items": {"type": "country"}, "max_items": 5},
+    "code": {"type": "string", "pattern": "[A-Z]{2}-[0-9]{3}(/[a-z]+)?", "max_length": 20},
     "scores": {"type": "object", "required": True, "fields": {
         "loyalty": {"type": "integer", "min": 1, "max": 5, "required": True},
         "note": {"type": "string"},
@@ -104,10 +110,23 @@ def _bounds(spec: FieldSpec) -> tuple[float, float]:
     return low, high
 
 
+def _matching(spec: FieldSpec) -> st.SearchStrategy[str]:
+    """Texts of a `pattern` field: Python's reading of the pattern over printable ASCII (where
+    it means what the automaton means), kept when the automaton agrees."""
+    matcher = python_pattern(spec.pattern)
+    ascii_ = st.characters(min_codepoint=32, max_codepoint=126)
+    return st.from_regex(spec.pattern, fullmatch=True, alphabet=ascii_).filter(
+        lambda text: len(text) <= spec.max_length and bool(matcher.fullmatch(text)))
+
+
 def value_of(spec: FieldSpec) -> st.SearchStrategy[Any]:
     """Values that `spec` accepts, as JSON would carry them (dates as ISO text)."""
+    if spec.type == "string" and spec.pattern:
+        return _matching(spec)
     if spec.type == "string":
         return _text(spec, 1 if spec.required else 0)
+    if spec.type in CODE_SETS:
+        return st.sampled_from(sorted(CODE_SETS[spec.type].names))
     if spec.type == "enum":
         return st.sampled_from(spec.values)
     if spec.type == "integer":
@@ -188,7 +207,7 @@ def _fields_at(spec: ProfileSpec, path: list[str]) -> dict[str, FieldSpec]:
 
 def _wrong_type(spec: FieldSpec) -> st.SearchStrategy[Any]:
     """A value of another JSON type than `spec` takes."""
-    if spec.type in ("string", "enum", "date"):
+    if spec.type in ("string", "enum", "date", "country", "currency"):
         return st.one_of(st.integers(), st.booleans(), st.just([]), st.just({}))
     if spec.type == "integer":
         return st.one_of(st.text(), st.booleans(), st.just(1.5), st.just([1]))
@@ -215,6 +234,16 @@ def _invalid_values(spec: FieldSpec) -> st.SearchStrategy[Any]:
         options.append(st.just(LIMIT * 10))
     if spec.type == "enum":
         options.append(st.text(max_size=12).filter(lambda v: v not in spec.values))
+    if spec.type in CODE_SETS:
+        codes = CODE_SETS[spec.type]
+        options.append(st.one_of(
+            st.sampled_from(sorted(codes.names)).flatmap(lambda c: st.sampled_from(
+                [c.lower(), f" {c}", f"{c} ", codes.name(c)])),      # what people type
+            st.text(max_size=12)).filter(lambda v: not codes.valid(v)))
+    if spec.type == "string" and spec.pattern:
+        matcher = python_pattern(spec.pattern)
+        options.append(st.text(min_size=1, max_size=12).filter(
+            lambda v: not matcher.fullmatch(v)))
     if spec.type == "string":
         options.append(st.just("x" * (spec.max_length + 1)))
         if spec.required:
@@ -361,8 +390,8 @@ def test_the_strategies_cover_every_field_type(content: Content) -> None:
     def walk(fields: dict[str, FieldSpec]) -> None:
         for f in fields.values():
             seen.add(f.type)
-            keys.update(k for k in ("min", "max", "values", "default")
-                        if getattr(f, k) not in (None, ()))
+            keys.update(k for k in ("min", "max", "values", "default", "pattern")
+                        if getattr(f, k) not in (None, (), ""))
             keys.update(k for k, usual in (("max_length", DEFAULT_MAX_LENGTH),
                                            ("max_items", DEFAULT_MAX_ITEMS))
                         if getattr(f, k) != usual)
@@ -374,7 +403,8 @@ def test_the_strategies_cover_every_field_type(content: Content) -> None:
     walk(content.pack.profile.fields)
     walk(_all_types_spec().fields)
     assert seen == set(TYPES)
-    assert keys == {"min", "max", "values", "default", "max_length", "max_items", "required"}
+    assert keys == {"min", "max", "values", "default", "max_length", "max_items", "required",
+                    "pattern"}
 
 
 def _configures(content: Content, profile: dict, changes: list) -> None:

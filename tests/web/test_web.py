@@ -223,6 +223,10 @@ ALL_TYPES = """
       revenue: {type: number, min: 0}
       founded: {type: date, label: Founded}
       listed: {type: boolean, label: Publicly listed}
+      home: {type: country, label: Country}
+      billing: {type: currency, label: Billing currency}
+      offices: {type: list, items: {type: country}}
+      vat: {type: string, pattern: '[A-Z]{2}[0-9]{8,12}', label: VAT number}
       needs: {type: list, items: {type: enum, values: [cold-chain, multi-site]}, default: []}
       competitors: {type: list, items: {type: string}, default: []}
       scores:
@@ -251,6 +255,8 @@ def test_the_form_has_a_widget_for_every_declared_type(all_types_pack):
     assert widgets["name"] == "text" and widgets["industry"] == "select"
     assert widgets["sites"] == "number" and widgets["revenue"] == "number"
     assert widgets["founded"] == "date" and widgets["listed"] == "boolean"
+    assert widgets["home"] == "select" and widgets["billing"] == "select"
+    assert widgets["offices"] == "lines" and widgets["vat"] == "text"   # a code per line
     assert widgets["needs"] == "checkboxes" and widgets["competitors"] == "lines"
     assert widgets["scores"] == "fieldset" and widgets["scores.loyalty"] == "number"
     assert widgets["contacts"] == "rows" and widgets["contacts.0"] == "row"
@@ -318,7 +324,7 @@ def test_new_customer_form_shows_inline_errors_and_keeps_every_value(client, app
     sign_in(client, app)
     page = text(client.get("/customers/new"))
     for label in ("Company name", "Account scores", "Decision chain", "Business needs",
-                  "Two-letter ISO 3166-1 alpha-2 code"):
+                  "ISO 3166-1 alpha-2 code"):
         assert label in page
     assert 'value="no-preference" selected' in page           # the declared default
     bad = {**hanseatic, "scores": {**hanseatic["scores"], "loyalty": 7}, "employees": "lots"}
@@ -334,6 +340,65 @@ def test_new_customer_form_shows_inline_errors_and_keeps_every_value(client, app
     assert 'value="lots"' in page and "Katrin Albers" in page
     assert 'value="returns" checked' in page
     assert "Manhattan Associates</textarea>" in page
+
+
+def test_country_and_currency_selects_list_names_with_codes_sorted_by_name(all_types_pack):
+    form = build_form(all_types_pack.profile, {"home": "CN", "billing": "EUR"})
+    fields = {f.path: f for top in form.fields for f in top.walk()}
+    home, billing = fields["home"], fields["billing"]
+    assert ("CN", "China (CN)") in home.choices and ("EUR", "Euro (EUR)") in billing.choices
+    names = [name for _, name in home.choices]
+    assert names.index("Åland Islands (AX)") < names.index("Albania (AL)") \
+        < names.index("China (CN)") < names.index("Germany (DE)") < names.index("Norway (NO)")
+    assert not home.unlisted and not billing.unlisted
+    assert fields["industry"].choices == [("food", "food"), ("pharma", "pharma")]
+
+
+def test_codes_and_patterns_are_refused_next_to_their_fields_with_a_suggestion(all_types_pack):
+    spec = all_types_pack.profile
+    posted = parse_form(spec, MultiDict([("name", "Acme"), ("industry", "food"), ("sites", "2"),
+                                         ("home", "cn"), ("billing", "euro"),
+                                         ("offices", "DE\nGermany"), ("vat", "DE12")]))
+    assert posted["offices"] == ["DE", "Germany"]
+    with pytest.raises(Exception) as caught:
+        spec.validate(posted)
+    form = build_form(spec, posted, caught.value.errors)
+    fields = {f.path: f for top in form.fields for f in top.walk()}
+    assert fields["home"].errors == ["'cn' is not an ISO 3166-1 alpha-2 country code (two "
+                                     "capital letters); did you mean CN (China)?"]
+    assert fields["home"].unlisted and fields["home"].value == "cn"    # kept, to be corrected
+    assert fields["billing"].errors == ["'euro' is not an ISO 4217 currency code; did you mean "
+                                        "EUR (Euro)?"]
+    assert fields["offices"].errors == ["Item 2: 'Germany' is not an ISO 3166-1 alpha-2 "
+                                        "country code; did you mean DE (Germany)?"]
+    assert fields["vat"].errors == ["'DE12' does not match the pattern [A-Z]{2}[0-9]{8,12} (the "
+                                    "whole value must match)."]
+
+
+def test_the_country_select_works_without_javascript_and_a_wrong_code_is_shown_next_to_it(
+        client, app, hanseatic):
+    sign_in(client, app)
+    page = text(client.get("/customers/new"))
+    select = re.search(r'<select id="f-country" name="country".*?</select>', page, re.S).group(0)
+    options = re.findall(r'<option value="([A-Z]{2})" >([^<]+)</option>', select)
+    assert len(options) >= 249 and ("CN", "China (CN)") in options
+    assert [code for code, _ in options].index("DE") < [code for code, _ in options].index("NO")
+    assert "<script" not in select
+    # what a select cannot send, a hand-made post or an old import can: refused, and kept
+    bad = {**hanseatic, "country": "cn"}
+    data = profile_form_data(bad)
+    data["csrf_token"] = token(client, "/customers/new")
+    response = client.post("/customers/new", data=data)
+    assert response.status_code == 422
+    page = text(response)
+    assert re.search(r'id="f-country-error"><span>&#39;cn&#39; is not an ISO 3166-1 alpha-2 '
+                     r'country code \(two capital letters\); did you mean CN \(China\)\?</span>',
+                     page), page[:2000]
+    assert '<option value="cn" selected>cn</option>' in page
+    assert "1 problem to fix" in page
+    url = create_customer(client, {**hanseatic, "country": "CN"})
+    assert 'value="CN" selected>China (CN)</option>' in text(client.get(url + "/profile"))
+    assert "<dt>Country</dt><dd>China (CN)</dd>" in text(client.get(url))     # the summary
 
 
 def test_create_customer_then_edit_and_rename_its_profile(client, app, hanseatic):
