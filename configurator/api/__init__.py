@@ -12,8 +12,8 @@ import flask
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
-from . import approvals, auth, catalog, configurations, errors, proposals, service
-from .schemas import ConfigurationDocumentSchema, Document, ProblemSchema
+from . import approvals, auth, catalog, configurations, document, errors, proposals, service
+from .schemas import ProblemSchema
 
 DESCRIPTION = """\
 Configure a customer's business profile into a differentiated solution, and keep every revision.
@@ -32,7 +32,9 @@ Configure a customer's business profile into a differentiated solution, and keep
   default 20). Catalog lists are not paginated.
 * **Revisions**: `POST /configurations/{id}/revisions` takes the revision's full list of
   adjustments (not a delta) and, optionally, a new profile.
-* **Profiles** have the fields `GET /profile-schema` declares; they come from the content pack.
+* **Profiles** are typed by the `Profile` schema: the served content pack's declaration, so this
+  document changes when the pack does (its `ETag` with it). `GET /profile-schema` answers the
+  same JSON Schema (`json_schema`) beside the declaration itself.
 """
 
 
@@ -40,6 +42,25 @@ class ConfiguratorApi(Api):
     """flask-smorest's Api with problem+json errors, documented as such."""
 
     ERROR_SCHEMA = ProblemSchema
+
+    def _init_spec(self, **kwargs: Any) -> None:
+        super()._init_spec(**kwargs)
+        document.init_spec(self.spec)
+        self.served_document = document.ServedDocument(self.spec)
+
+    def _openapi_json(self) -> flask.Response:
+        return self.served_document.response()  # with the served pack's Profile (document.py)
+
+    def _register_pagination_header(self) -> None:
+        """None: collections are paginated in the body (and flask-smorest's header schema would
+        be an unused `PaginationMetadata` component)."""
+
+    def register_blueprint(self, blp: Any, **options: Any) -> None:
+        """Register a blueprint, its tag and the tags of its resources (`blp.resource_tags`,
+        name -> description) that have their own."""
+        super().register_blueprint(blp, **options)
+        for name, description in getattr(blp, "resource_tags", {}).items():
+            self.spec.tag({"name": name, "description": description})
 
     def _register_responses(self) -> None:
         for status in http.HTTPStatus:
@@ -60,15 +81,9 @@ def init_app(app: flask.Flask) -> ConfiguratorApi:
     api = ConfiguratorApi(app, spec_kwargs={"info": {"description": DESCRIPTION},
                                             "extra_plugins": [auth.ScopesPlugin()]})
     auth.init_app(app)
-    api.ma_plugin.converter.add_attribute_function(_document_reference)
+    api.ma_plugin.converter.add_attribute_function(document.references)
     for blueprint in (configurations.blp, catalog.blp, service.blp, approvals.blp,
                       proposals.blp):
         api.register_blueprint(blueprint)
     return api
 
-
-def _document_reference(converter: Any, field: Any, **kwargs: Any) -> dict:
-    """Document `Document` fields by reference to the ConfigurationDocument schema."""
-    if isinstance(field, Document):
-        return {"allOf": [converter.resolve_nested_schema(ConfigurationDocumentSchema)]}
-    return {}

@@ -88,12 +88,14 @@ class StateChangeSchema(Schema):
 @blp.route(f"/configurations/<{ID}:configuration_id>/revisions/<{ID}:number>/approvals")
 class Approvals(MethodView):
 
+    @blp.doc(operationId="getApprovals")
     @blp.response(200, ApprovalStatusSchema)
     @errors.responses(blp, 404, 503, _404=REVISION_NOT_FOUND)
     def get(self, configuration_id: int, number: int) -> dict:
         """What a revision requires approved, the decisions, and what is outstanding"""
         return service.status(db.session(), configuration_id, number)
 
+    @blp.doc(operationId="decideApproval")
     @blp.arguments(ApprovalCreateSchema)
     @blp.response(201, ApprovalRecordSchema)
     @errors.responses(blp, *errors.BODY_ERRORS, 503, _403=(
@@ -121,6 +123,7 @@ class Approvals(MethodView):
 @blp.route(f"/configurations/<{ID}:configuration_id>/revisions/<{ID}:number>/approvals/<role>")
 class Approval(MethodView):
 
+    @blp.doc(operationId="withdrawApproval")
     @blp.response(200, ApprovalStatusSchema)
     @errors.responses(blp, 503, _403="Only the user who decided can withdraw it",
                       _404=REVISION_NOT_FOUND,
@@ -134,9 +137,11 @@ class Approval(MethodView):
         return result
 
 
-@blp.route(f"/configurations/<{ID}:configuration_id>/revisions/<{ID}:number>/state")
+@blp.route(f"/configurations/<{ID}:configuration_id>/revisions/<{ID}:number>/state",
+           tags=["revisions"])      # the revision's own state (the tag api/configurations.py names)
 class RevisionState(MethodView):
 
+    @blp.doc(operationId="changeRevisionState")
     @blp.arguments(StateChangeSchema)
     @blp.response(200, RevisionSchema)
     @errors.responses(blp, *errors.BODY_ERRORS, 503, _404=REVISION_NOT_FOUND,

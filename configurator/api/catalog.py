@@ -29,6 +29,7 @@ def _family(family: Any) -> dict:
 @blp.route("/families")
 class Families(MethodView):
 
+    @blp.doc(operationId="listFamilies")
     @blp.response(200, FamilySchema(many=True))
     @errors.responses(blp, 503)
     def get(self) -> list:
@@ -39,6 +40,7 @@ class Families(MethodView):
 @blp.route("/families/<family_id>")
 class Family(MethodView):
 
+    @blp.doc(operationId="getFamily")
     @blp.response(200, FamilyDetailSchema)
     @errors.responses(blp, 404, 503, _404="No such product family")
     def get(self, family_id: str) -> dict:
@@ -54,6 +56,7 @@ class Family(MethodView):
 @blp.route("/modules")
 class Modules(MethodView):
 
+    @blp.doc(operationId="listModules")
     @blp.arguments(ModuleListArgs, location="query", unknown=ma.RAISE)
     @blp.response(200, ModuleSchema(many=True))
     @errors.responses(blp, 503)
@@ -66,6 +69,7 @@ class Modules(MethodView):
 @blp.route("/modules/<module_id>")
 class Module(MethodView):
 
+    @blp.doc(operationId="getModule")
     @blp.response(200, ModuleSchema)
     @errors.responses(blp, 404, 503, _404="No such module")
     def get(self, module_id: str) -> dict:

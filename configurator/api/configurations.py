@@ -24,6 +24,11 @@ blp = Blueprint(
                 "Collections are paginated in the body: `{items, page, page_size, total, "
                 "pages}`, with `?page=` (from 1) and `?page_size=` (1-100, default 20).")
 errors.attach(blp)
+REVISIONS = "revisions"
+blp.resource_tags = {REVISIONS: (
+    "A configuration's revisions: each an immutable record of a run (its profile, adjustments, "
+    "document, content version, author), with the explanation of its rules and its `state` "
+    "(where the deal stands).")}
 
 INVALID = "The profile or an adjustment is invalid; `errors` names each bad field"
 UNAVAILABLE = ("No usable content pack is loaded (`GET /api/v1/content` says why), or the "
@@ -44,6 +49,7 @@ REVISION = RevisionSchema()
 @blp.route("/configurations")
 class Configurations(MethodView):
 
+    @blp.doc(operationId="listConfigurations")
     @blp.arguments(ConfigurationListArgs, location="query", unknown=ma.RAISE)
     @blp.response(200, ConfigurationPageSchema)
     @errors.responses(blp, 503)
@@ -55,6 +61,7 @@ class Configurations(MethodView):
         """
         return store.list_configurations(db.session(), **args).as_dict()
 
+    @blp.doc(operationId="createConfiguration")
     @blp.arguments(ConfigurationCreateSchema())   # one instance: building it costs per request
     @blp.arguments(IdempotencyHeaders(), location="headers")
     @blp.response(201, CONFIGURATION, headers={**LOCATION, **idempotency.REPLAYED_HEADER})
@@ -81,6 +88,7 @@ class Configurations(MethodView):
 @blp.route(f"/configurations/<{ID}:configuration_id>")
 class Configuration(MethodView):
 
+    @blp.doc(operationId="getConfiguration")
     @blp.response(200, ConfigurationSchema, headers=ETAG)
     @errors.responses(blp, 404, 503, _404=NOT_FOUND)
     def get(self, configuration_id: int) -> Any:
@@ -92,9 +100,10 @@ class Configuration(MethodView):
         return result, 200, {"ETag": _etag(result)}
 
 
-@blp.route(f"/configurations/<{ID}:configuration_id>/revisions")
+@blp.route(f"/configurations/<{ID}:configuration_id>/revisions", tags=[REVISIONS])
 class Revisions(MethodView):
 
+    @blp.doc(operationId="listRevisions")
     @blp.arguments(PageArgs, location="query", unknown=ma.RAISE)
     @blp.response(200, RevisionPageSchema)
     @errors.responses(blp, 404, 503, _404=NOT_FOUND)
@@ -102,6 +111,7 @@ class Revisions(MethodView):
         """List a configuration's revisions, oldest (1) first, without their documents"""
         return store.list_revisions(db.session(), configuration_id, **args).as_dict()
 
+    @blp.doc(operationId="createRevision")
     @blp.arguments(RevisionCreateSchema())
     @blp.arguments(RevisionHeaders(), location="headers")
     @blp.response(201, REVISION, headers={**LOCATION, **ETAG, **idempotency.REPLAYED_HEADER})
@@ -133,9 +143,11 @@ class Revisions(MethodView):
         return result, 201, {"Location": location, "ETag": _etag(result)}
 
 
-@blp.route(f"/configurations/<{ID}:configuration_id>/revisions/<{ID}:number>")
+@blp.route(f"/configurations/<{ID}:configuration_id>/revisions/<{ID}:number>",
+           tags=[REVISIONS])
 class Revision(MethodView):
 
+    @blp.doc(operationId="getRevision")
     @blp.response(200, RevisionSchema, headers=ETAG)
     @errors.responses(blp, 404, 503, _404=REVISION_NOT_FOUND)
     def get(self, configuration_id: int, number: int) -> Any:
@@ -145,9 +157,10 @@ class Revision(MethodView):
 
 
 @blp.route(f"/configurations/<{ID}:configuration_id>/revisions/<{ID}:number>"
-           "/explanation")
+           "/explanation", tags=[REVISIONS])
 class RevisionExplanation(MethodView):
 
+    @blp.doc(operationId="explainRevision")
     @blp.response(200, ExplanationSchema)
     @errors.responses(blp, 404, 503, _404=REVISION_NOT_FOUND)
     def get(self, configuration_id: int, number: int) -> dict:

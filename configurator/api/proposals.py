@@ -56,7 +56,10 @@ class ProposalSchema(Output):
     file_name = fields.String()
     created_at = fields.DateTime()
     created_by = fields.String(allow_none=True)
-    pdf_url = fields.Method("_pdf_url")
+    pdf_url = fields.Method("_pdf_url", metadata={
+        "type": "string", "format": "uri-reference",
+        "description": "Where to download the PDF (`GET /api/v1/proposals/{id}/pdf`), relative "
+                       "to this service"})
 
     def _pdf_url(self, proposal: dict) -> str:
         return url_for("proposals.ProposalPdf", proposal_id=proposal["id"])
@@ -75,6 +78,7 @@ REVISION_NOT_FOUND = "No such configuration or revision"
            "/proposals")
 class RevisionProposals(MethodView):
 
+    @blp.doc(operationId="createProposal")
     @blp.arguments(ProposalCreateSchema)
     @blp.response(201, ProposalSchema, headers={
         "Location": {"description": "The proposal", "schema": {"type": "string"}}})
@@ -107,6 +111,7 @@ class RevisionProposals(MethodView):
 @blp.route(f"/configurations/<{ID}:configuration_id>/proposals")
 class ConfigurationProposals(MethodView):
 
+    @blp.doc(operationId="listProposals")
     @blp.response(200, ProposalListSchema)
     @errors.responses(blp, 404, 503, _404="No such configuration")
     def get(self, configuration_id: int) -> dict:
@@ -117,6 +122,7 @@ class ConfigurationProposals(MethodView):
 @blp.route(f"/proposals/<{ID}:proposal_id>")
 class ProposalResource(MethodView):
 
+    @blp.doc(operationId="getProposal")
     @blp.response(200, ProposalSchema)
     @errors.responses(blp, 404, 503, _404="No such proposal")
     def get(self, proposal_id: int) -> dict:
@@ -127,6 +133,7 @@ class ProposalResource(MethodView):
 @blp.route(f"/proposals/<{ID}:proposal_id>/pdf")
 class ProposalPdf(MethodView):
 
+    @blp.doc(operationId="downloadProposalPdf")
     @blp.response(200, {"type": "string", "format": "binary"}, content_type="application/pdf",
                   description="The PDF, as an attachment named after the customer and revision")
     @errors.responses(blp, 404, 503, _404="No such proposal")

@@ -1,14 +1,15 @@
 """Request and response shapes of the REST API (marshmallow; they also make the OpenAPI document).
 
 Only shape and type are checked here. What a profile may hold is declared by the content pack
-(`GET /api/v1/profile-schema`) and checked by the service, as is what an adjustment means.
+(`GET /api/v1/profile-schema`; the OpenAPI document's `Profile` schema, document.py) and checked
+by the service, as is what an adjustment means.
 """
 from __future__ import annotations
 
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from ..content.adjustments import ACTIONS, MAX_ADJUSTMENTS
+from ..content.adjustments import ACTIONS, MAX_ADJUSTMENTS, MAX_QUANTITY
 from ..content.document import BILLINGS, STATUSES, TOTAL_KEYS
 from ..content.model import KINDS, STAGES
 from ..services.workflow import STATES
@@ -44,12 +45,14 @@ class Document(fields.Dict):
 
 
 class Profile(fields.Dict):
-    """A customer profile; its fields are declared by the content pack."""
+    """A customer profile; its fields are declared by the content pack.
+
+    Documented in OpenAPI as the `Profile` schema: the served pack's declaration (document.py).
+    Checked by the service against that declaration, not here."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("metadata", {"description": "A customer's business profile, with the "
-                                                      "fields `GET /api/v1/profile-schema` "
-                                                      "declares"})
+                                                      "fields the content pack declares"})
         super().__init__(**kwargs)
 
 
@@ -83,9 +86,15 @@ class AdjustmentSchema(Schema):
     module = fields.String(validate=validate.Length(max=200),
                            metadata={"description": "The module id (all actions but a discount "
                                                     "on a family or the total)"})
-    quantity = fields.Integer(strict=True, metadata={"description": "For `quantity` and `add`"})
-    percent = fields.Float(allow_nan=False, metadata={"description": "For `discount`: above 0, "
-                                                                     "at most 100"})
+    # The bounds content/adjustments.py holds them to, with its words, so the OpenAPI document
+    # states them (a quantity or percent out of bounds is refused whatever the action).
+    quantity = fields.Integer(strict=True, validate=validate.Range(
+        min=0, max=MAX_QUANTITY, error=f"must be a whole number from 0 to {MAX_QUANTITY}"),
+        metadata={"description": "For `quantity` and `add`"})
+    percent = fields.Float(allow_nan=False, validate=validate.Range(
+        min=0, max=100, min_inclusive=False, error="must be a number above 0 and at most 100"),
+        metadata={"description": "For `discount`: above 0, at most 100",
+                  "exclusiveMinimum": True})   # apispec writes the bound, not that it is open
     applies_to = fields.String(validate=validate.Length(max=200),
                                metadata={"description": "For `discount`: a module id, "
                                                         "`family:FAMILY` or `total`"})
@@ -103,8 +112,8 @@ def _adjustments(**kwargs) -> fields.List:
 
 class ConfigurationCreateSchema(Schema):
     profile = Profile(required=True, metadata={
-        "description": "The customer's business profile, with the fields `GET "
-                       "/api/v1/profile-schema` declares. `profile.name` finds or creates the "
+        "description": "The customer's business profile, with the fields the content pack "
+                       "declares (the `Profile` schema). `profile.name` finds or creates the "
                        "customer."})
     adjustments = _adjustments(load_default=list)
 
@@ -287,6 +296,10 @@ class ProfileDeclarationSchema(Output):
                        "country: ISO 3166-1 alpha-2 (`format`; e.g. DE, CN), currency: ISO 4217 "
                        "(e.g. EUR, USD). Codes are exact: `cn` or ` CN` is refused with a "
                        "suggestion."})
+    json_schema = fields.Dict(metadata={
+        "description": "The same declaration as a JSON Schema (draft 2020-12) of the profiles "
+                       "the service accepts: the OpenAPI document's `Profile` schema, with "
+                       "`$schema`. A profile it refuses is refused with 422."})
 
 
 class ContentProblemSchema(Output):

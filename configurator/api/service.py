@@ -8,6 +8,7 @@ from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from ..services.customers import storable_profile_schema
 from ..store import flaskdb as db
 from ..store import migrate
 from ..store.errors import DatabaseError
@@ -18,22 +19,37 @@ from .schemas import ContentStatusSchema, HealthSchema, ProfileDeclarationSchema
 blp = Blueprint("service", __name__, url_prefix="/api/v1",
                 description="The profile declaration, the content pack and the service's health.")
 errors.attach(blp)
+PROFILE, CONTENT, HEALTH = "profile", "content", "health"
+JSON_SCHEMA = "https://json-schema.org/draft/2020-12/schema"
+blp.resource_tags = {
+    PROFILE: "The fields a profile has, as the served content pack declares them.",
+    CONTENT: "The content pack being served (catalog, rules, profile declaration, proposal "
+             "templates): its version, its check, a reload.",
+    HEALTH: "Whether the service can answer: the database and the content."}
 
 
-@blp.route("/profile-schema")
+@blp.route("/profile-schema", tags=[PROFILE])
 class ProfileDeclaration(MethodView):
 
+    @blp.doc(operationId="getProfileSchema")
     @blp.response(200, ProfileDeclarationSchema)
     @errors.responses(blp, 503)
     def get(self) -> dict:
-        """Read the profile declaration: the fields a profile has, their types and vocabularies"""
+        """Read the profile declaration: the fields a profile has, their types and vocabularies
+
+        `fields` is the declaration as rules/profile.yaml writes it; `json_schema` is the same as
+        a JSON Schema of the profiles the service accepts: the `Profile` schema of the OpenAPI
+        document.
+        """
         pack = current_content().pack
-        return {"content_version": pack.version, **pack.profile.describe()}
+        return {"content_version": pack.version, **pack.profile.describe(),
+                "json_schema": {"$schema": JSON_SCHEMA, **storable_profile_schema(pack)}}
 
 
-@blp.route("/content")
+@blp.route("/content", tags=[CONTENT])
 class ContentStatus(MethodView):
 
+    @blp.doc(operationId="getContentStatus")
     @blp.response(200, ContentStatusSchema)
     def get(self) -> dict:
         """Read the content pack being served and the result of its last check
@@ -44,9 +60,10 @@ class ContentStatus(MethodView):
         return _status_view(current_content().status)
 
 
-@blp.route("/content/reload")
+@blp.route("/content/reload", tags=[CONTENT])
 class ContentReload(MethodView):
 
+    @blp.doc(operationId="reloadContent")
     @blp.response(200, ContentStatusSchema)
     @errors.responses(blp, 415, _415="A request body was sent that is not "
                                           "`application/json` (none is needed)")
@@ -67,9 +84,10 @@ def _status_view(status) -> dict:
             "loaded_at": loaded_at, "problems": [p.as_dict() for p in status.problems]}
 
 
-@blp.route("/health")
+@blp.route("/health", tags=[HEALTH])
 class Health(MethodView):
 
+    @blp.doc(operationId="getHealth")
     @blp.response(200, HealthSchema)
     @blp.alt_response(503, description="The database or the content is unavailable; the "
                                         "problem has a `checks` member shaped like the 200 body",
