@@ -12,6 +12,9 @@ key with every scope. Each response must:
   error, `application/pdf`) and a body matching the documented schema, and the documented
   headers (`Location` on 201).
 
+The document types the profile from the served pack's declaration (`Profile`), so the profiles
+schemathesis makes itself are mostly valid (about half its own bodies of POST /configurations
+are stored; the rest name modules the catalog does not have, or reuse an Idempotency-Key).
 Random ids and bodies mostly miss (404, 422), so the positive runs also draw, now and then, the
 ids of a seeded configuration, its revisions and a proposal, the catalog's real family and
 module ids, real modules, approval roles and templates, and profiles: the example customers,
