@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from configurator.accounts import services as accounts
 from configurator.content.yamlfile import plain, read_yaml
 from configurator.store import customers
 from configurator.store import flaskdb as db
 from configurator.services.configurations import add_revision, create_configuration
+from configurator.services.workflow import Actor
 
 from helpers import USERS, sign_in
 
@@ -46,13 +48,15 @@ def _seed(server) -> dict:
             hanseatic["configuration"] = existing[-1]["id"]
         else:
             profile = customers.get_customer(session, hanseatic["customer"])["profile"]
-            first = create_configuration(session, content, profile, created_by=lead)
+            user = accounts.get_user(session, lead)
+            actor = Actor(user.id, user.email, user.name)
+            first = create_configuration(session, content, profile, actor=actor)
             by = lead[:100]
             accept = {"action": "accept", "module": "training-elearning", "by": by}
             quantity = {"action": "quantity", "module": "handheld-scanner", "quantity": 80,
                         "by": by}
-            add_revision(session, content, first["id"], [accept], created_by=lead)
-            add_revision(session, content, first["id"], [accept, quantity], created_by=lead)
+            add_revision(session, content, first["id"], [accept], actor=actor)
+            add_revision(session, content, first["id"], [accept, quantity], actor=actor)
             hanseatic["configuration"] = first["id"]
         session.commit()
     return ids
