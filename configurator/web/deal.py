@@ -52,9 +52,9 @@ def deal_view(revision: dict[str, Any], latest_number: int,
                             "Waiting for approvals.",
         "approved": "Every required approval is recorded. Mark it sent once the proposal has "
                     "gone to the customer.",
-        "rejected": ("Rejected by " + "; ".join(f"{a['approved_by']} ({words(a['role']).lower()})"
-                                                 for a in rejected) +
-                     ". It cannot be sent: make a new revision that answers the comment."),
+        "rejected": "".join(f"Rejected by {a['approved_by']} ({words(a['role']).lower()}). "
+                            for a in rejected) +
+                    "It cannot be sent: make a new revision that answers the comment.",
         "sent": f"With the customer; the offer is valid until {day(revision['valid_until'])}. "
                 "Record their answer.",
         "accepted": "The customer accepted this offer.",

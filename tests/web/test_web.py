@@ -10,6 +10,7 @@ import re
 import secrets
 
 import pytest
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from configurator.accounts import services as accounts
@@ -21,6 +22,7 @@ from configurator.services import workflow
 from configurator.services.content import Content
 from configurator.store import flaskdb as db
 from configurator.store.configurations import get_revision
+from configurator.store.models import Revision
 from configurator.store.proposals import approval_status
 from configurator.web import changes, formatting
 from configurator.web.profile_form import build_form, parse_form
@@ -628,6 +630,33 @@ def test_moves_that_cannot_be_made_are_explained_never_a_traceback(client, app, 
     refused = client.post(f"{url}/revisions/1/state/sent",
                           data={"csrf_token": token(client, url)}, follow_redirects=True)
     assert "replaced by revision 2: only the latest revision can be sent" in text(refused)
+
+
+def test_a_sent_offer_past_its_date_reads_expired_everywhere_and_offers_no_move(
+        client, app, hanseatic):
+    sign_in(client, app)
+    customer_url = create_customer(client, hanseatic)
+    url = configure(client, customer_url)
+    configuration_id = int(url.rsplit("/", 1)[1])
+    approver = app.test_client()
+    _give_roles(app, sign_in(approver, app), _roles_of(app, configuration_id))
+    for role in _roles_of(app, configuration_id):
+        _decide(approver, url, 1, role)
+    _move(client, url, 1, "sent")
+    with app.app_context():                  # a month later: valid_until has passed
+        session = db.session()
+        revision = session.scalars(select(Revision).where(
+            Revision.configuration_id == configuration_id)).one()
+        revision.valid_until = dt.datetime(2026, 1, 7, 12, 0, tzinfo=dt.timezone.utc)
+        session.commit()
+    review = text(client.get(url))
+    assert "Expired on 2026-01-07" in review and "ran out on 2026-01-07" in review
+    assert "Mark as" not in review
+    assert "Expired on 2026-01-07" in text(client.get(customer_url))
+    assert "Expired on 2026-01-07" in text(client.get(url + "/history"))
+    refused = client.post(f"{url}/revisions/1/state/accepted",
+                          data={"csrf_token": token(client, url)}, follow_redirects=True)
+    assert "Revision 1 is expired: it can be accepted only when it is sent." in text(refused)
 
 
 def test_an_approval_kept_by_the_next_revision_is_marked_on_the_review_and_the_history(
