@@ -160,7 +160,7 @@ def set_approver_roles(user_id: int):
 
 
 def roles_message(name: str, before: set[str], after: set[str]) -> str:
-    """"Ada Approver now approves as finance and legal (added legal)."", in words."""
+    """The flash message, e.g. `Ada Approver now approves as finance and legal (added legal).`"""
     def listed(roles: set[str]) -> str:
         named = [r.replace("-", " ").replace("_", " ") for r in sorted(roles)]
         return " and ".join(filter(None, [", ".join(named[:-1]), named[-1]])) if named else ""

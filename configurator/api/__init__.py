@@ -21,8 +21,8 @@ Configure a customer's business profile into a differentiated solution, and keep
 * **Authentication**: every operation but `/health` and these documents needs an API key,
   `Authorization: Bearer cfg_...` (`configurator apikey create --name NAME --scope SCOPE`).
   Each operation names the scope it needs (`configure`, `proposals`, `approve`, `catalog:read`,
-  `content:admin`, `users:admin`). No key or a bad key: 401; a key without the scope: 403; over the key's
-  rate limit: 429 with `Retry-After`.
+  `content:admin`, `users:admin`). No key or a bad key: 401; a key without the scope: 403; over
+  the key's rate limit: 429 with `Retry-After`.
 * **Errors** are `application/problem+json` (RFC 9457): `{type, title, status, detail, errors?}`;
   `errors` maps each bad field's path (`profile.scores.loyalty`, `adjustments.0.module`, `body`)
   to its messages.
