@@ -11,8 +11,13 @@
 `init_app(app)` attaches Flask-Login and Flask-WTF's CSRF protection. CSRF is checked on every
 form post of the web blueprints (`protect_forms` runs before each of their requests); the REST
 API under /api/v1 takes JSON from sales tools, not forms, and is not affected.
+`approver_roles`, given by the caller that knows the served content (web/), says which approver
+roles the rules name: the users page offers those. (accounts/ sits beside services/ and below
+current.py, so it cannot ask for the content itself.)
 """
 from __future__ import annotations
+
+from collections.abc import Callable, Collection
 
 import flask
 
@@ -22,7 +27,9 @@ from .access import can, csrf, load_user, login_manager, protect_forms, require,
 __all__ = ["can", "init_app", "login_manager", "protect_forms", "require"]
 
 
-def init_app(app: flask.Flask) -> None:
+def init_app(app: flask.Flask,
+             approver_roles: Callable[[], Collection[str]] | None = None) -> None:
+    app.extensions[views.NAMED_ROLES] = approver_roles or (lambda: ())
     # Only the web blueprints check tokens (see protect_forms); the API is not a form target.
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     # A token lasts as long as the session, so a form left open over lunch still posts.

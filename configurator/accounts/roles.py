@@ -10,6 +10,7 @@ forms what a key with `configure`, `proposals` and `catalog:read` may do through
 | approve | recording an approval of a revision |
 | catalog:read | the catalog and the profile schema |
 | content:admin | the content pack's status and reloading it |
+| users:admin | the users: listing them, the approver roles they hold |
 
 | role | scopes | web pages |
 |---|---|---|
@@ -19,7 +20,7 @@ forms what a key with `configure`, `proposals` and `catalog:read` may do through
 """
 from __future__ import annotations
 
-SCOPES = ("configure", "proposals", "approve", "catalog:read", "content:admin")
+SCOPES = ("configure", "proposals", "approve", "catalog:read", "content:admin", "users:admin")
 
 ROLES = ("solution-lead", "product-manager", "admin")
 ROLE_LABELS = {"solution-lead": "Solution lead", "product-manager": "Product manager",
@@ -30,12 +31,10 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
     "admin": frozenset(SCOPES),
 }
 
-# web permission -> the scope it needs ("users" is the admin's alone)
+# web permission -> the scope it needs (only the admin role has users:admin)
 PERMISSION_SCOPES: dict[str, str] = {"customers": "configure", "content": "content:admin",
-                                     "approve": "approve"}
+                                     "approve": "approve", "users": "users:admin"}
 
 
 def allowed(role: str, permission: str) -> bool:
-    if permission == "users":
-        return role == "admin"
     return PERMISSION_SCOPES[permission] in ROLE_SCOPES.get(role, frozenset())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -209,9 +210,12 @@ def by_session_token(session: Session, token: str) -> Account | None:
 
 
 def get_user(session: Session, email: str) -> Account:
-    user = _by_email(session, normalise_email(email))
+    wanted = normalise_email(email)
+    # text no stored email can be (too long; NUL, which PostgreSQL refuses) is simply not found
+    possible = len(wanted) <= USER_EMAIL_MAX and "\x00" not in wanted
+    user = _by_email(session, wanted) if possible else None
     if user is None:
-        raise UserNotFound(f"no user with email {email}")
+        raise UserNotFound(f"no user with email {email[:USER_EMAIL_MAX]}")
     return account(user)
 
 
@@ -263,10 +267,15 @@ def set_role(session: Session, user_id: int, role: str) -> Account:
     return account(user)
 
 
-def set_approver_roles(session: Session, user_id: int, roles: list[str] | tuple[str, ...]
-                       ) -> Account:
+def set_approver_roles(session: Session, user_id: int, roles: Iterable[str], *,
+                       named: Collection[str] | None = None) -> Account:
     """The approver roles the user holds from now on (roles such as finance or legal, as the
-    rules name them in `require_approval`); the previous ones are replaced."""
+    rules name them in `require_approval`); the previous ones are replaced.
+
+    With `named` (the roles the served rules name), a role neither named nor already held is
+    refused, so a typing mistake never becomes a role nobody asks for; a role the user holds
+    that the rules stopped naming may be kept or taken away.
+    """
     chosen = sorted({r.strip() for r in roles if r.strip()})
     bad = [r for r in chosen if not APPROVER_ROLE.fullmatch(r)]
     if bad:
@@ -275,9 +284,22 @@ def set_approver_roles(session: Session, user_id: int, roles: list[str] | tuple[
                                               for r in bad]})
     begin_write(session)
     user = _by_id(session, user_id)
+    if named is not None:
+        unknown = [r for r in chosen if r not in named and r not in (user.approver_roles or ())]
+        if unknown:
+            raise UserInvalid({"approver_roles": [
+                f"`{r}` is not an approver role the rules name (they name: "
+                f"{', '.join(sorted(named)) or 'none'})" for r in unknown]})
     user.approver_roles = chosen
     session.flush()
     return account(user)
+
+
+def set_approver_roles_by_email(session: Session, email: str, roles: Iterable[str], *,
+                                named: Collection[str] | None = None) -> Account:
+    """`set_approver_roles` for the user with this email; raises UserNotFound."""
+    begin_write(session)   # the read below and the write in one write transaction
+    return set_approver_roles(session, get_user(session, email).id, roles, named=named)
 
 
 def get_user_by_id(session: Session, user_id: int) -> Account:

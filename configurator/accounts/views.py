@@ -13,6 +13,8 @@ from .roles import ROLE_LABELS, ROLES
 
 bp = flask.Blueprint("accounts", __name__, template_folder="templates")
 bp.before_request(protect_forms)
+# app.extensions key: () -> the approver roles the served rules name (see init_app)
+NAMED_ROLES = "configurator.named_approver_roles"
 
 
 @bp.after_request
@@ -75,11 +77,16 @@ def sign_out():
 
 # --- users (admins) ----------------------------------------------------------------------------
 
+def named_roles() -> tuple[str, ...]:
+    """The approver roles the served rules name (`require_approval`), sorted."""
+    return tuple(sorted(flask.current_app.extensions[NAMED_ROLES]()))
+
+
 def _users_page(form: dict | None = None, errors: dict | None = None, status: int = 200):
     accounts = services.list_users(db.session())
     return render_template("accounts/users.html", users=accounts, roles=ROLES,
                            role_labels=ROLE_LABELS, form=form or {"role": "solution-lead"},
-                           errors=errors or {}), status
+                           errors=errors or {}, named_roles=named_roles()), status
 
 
 @bp.get("/admin/users")
@@ -143,6 +150,42 @@ def set_role(user_id: int):
     session.commit()
     flash(f"{account.name} is now {account.role_label}.", "success")
     return redirect(url_for("accounts.users"))
+
+
+@bp.post(f"/admin/users/<{ROUTE_ID}:user_id>/approver-roles")
+@require("users")
+def set_approver_roles(user_id: int):
+    """The approvals a user may give: the roles the rules name, ticked (a role the rules no
+    longer name stays only while ticked)."""
+    session = db.session()
+    begin_write(session)
+    try:
+        before = set(services.get_user_by_id(session, user_id).approver_roles)
+        account = services.set_approver_roles(session, user_id, request.form.getlist("roles"),
+                                               named=named_roles())
+    except services.UserNotFound:
+        flask.abort(404)
+    except services.UserInvalid as exc:
+        session.rollback()
+        flash(" ".join(exc.errors["approver_roles"]) + ". Nothing was changed.", "error")
+        return redirect(url_for("accounts.users"))
+    session.commit()
+    flash(roles_message(account.name, before, set(account.approver_roles)), "success")
+    return redirect(url_for("accounts.users"))
+
+
+def roles_message(name: str, before: set[str], after: set[str]) -> str:
+    """The flash message, e.g. `Ada Approver now approves as finance and legal (added legal).`"""
+    def listed(roles: set[str]) -> str:
+        named = [r.replace("-", " ").replace("_", " ") for r in sorted(roles)]
+        return " and ".join(filter(None, [", ".join(named[:-1]), named[-1]])) if named else ""
+
+    if before == after:
+        return f"{name}'s approver roles are unchanged: {listed(after) or 'none'}."
+    changes = [f"{what} {listed(roles)}" for what, roles in
+               (("added", after - before), ("removed", before - after)) if roles]
+    now = f"approves as {listed(after)}" if after else "approves nothing any more"
+    return f"{name} now {now} ({'; '.join(changes)})."
 
 
 @bp.post(f"/admin/users/<{ROUTE_ID}:user_id>/password")

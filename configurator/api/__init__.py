@@ -12,7 +12,8 @@ import flask
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
-from . import approvals, auth, catalog, configurations, document, errors, proposals, service
+from . import (approvals, auth, catalog, configurations, document, errors, proposals, service,
+               users)
 from .schemas import ProblemSchema
 
 DESCRIPTION = """\
@@ -21,15 +22,15 @@ Configure a customer's business profile into a differentiated solution, and keep
 * **Authentication**: every operation but `/health` and these documents needs an API key,
   `Authorization: Bearer cfg_...` (`configurator apikey create --name NAME --scope SCOPE`).
   Each operation names the scope it needs (`configure`, `proposals`, `approve`, `catalog:read`,
-  `content:admin`). No key or a bad key: 401 (429 with `Retry-After` once one client address
-  has sent many bad keys; a valid key from it still works); a key without the scope: 403; over
-  the key's rate limit: 429 with `Retry-After`.
+  `content:admin`, `users:admin`). No key or a bad key: 401 (429 with `Retry-After` once one
+  client address has sent many bad keys; a valid key from it still works); a key without the
+  scope: 403; over the key's rate limit: 429 with `Retry-After`.
 * **Errors** are `application/problem+json` (RFC 9457): `{type, title, status, detail, errors?}`;
   `errors` maps each bad field's path (`profile.scores.loyalty`, `adjustments.0.module`, `body`)
   to its messages.
 * **Collections** of configurations and revisions are paginated in the body:
   `{items, page, page_size, total, pages}` with `?page=` (from 1) and `?page_size=` (1-100,
-  default 20). Catalog lists are not paginated.
+  default 20). Catalog and user lists are not paginated.
 * **Revisions**: `POST /configurations/{id}/revisions` takes the revision's full list of
   adjustments (not a delta) and, optionally, a new profile.
 * **Profiles** are typed by the `Profile` schema: the served content pack's declaration, so this
@@ -83,7 +84,7 @@ def init_app(app: flask.Flask) -> ConfiguratorApi:
     auth.init_app(app)
     api.ma_plugin.converter.add_attribute_function(document.references)
     for blueprint in (configurations.blp, catalog.blp, service.blp, approvals.blp,
-                      proposals.blp):
+                      proposals.blp, users.blp):
         api.register_blueprint(blueprint)
     return api
 

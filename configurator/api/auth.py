@@ -58,6 +58,8 @@ OPERATION_SCOPES: dict[tuple[str, str], str] = {
     ("proposals.ConfigurationProposals", "GET"): "proposals",
     ("proposals.ProposalResource", "GET"): "proposals",
     ("proposals.ProposalPdf", "GET"): "proposals",
+    ("users.Users", "GET"): "users:admin",
+    ("users.UserApproverRoles", "PUT"): "users:admin",
 }
 
 SECURITY_SCHEME = "apiKey"

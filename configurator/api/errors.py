@@ -17,6 +17,7 @@ import flask
 from flask import request
 from werkzeug.exceptions import HTTPException
 
+from ..accounts.services import UserInvalid, UserNotFound
 from ..content.adjustments import AdjustmentInvalid
 from ..content.problems import ContentError
 from ..content.profile import ProfileInvalid
@@ -221,6 +222,8 @@ def attach(blueprint: flask.Blueprint) -> None:
     blueprint.register_error_handler(ProposalInvalid, _proposal_invalid)
     blueprint.register_error_handler(ApprovalInvalid, _approval_invalid)
     blueprint.register_error_handler(AlreadyApproved, _already_approved)
+    blueprint.register_error_handler(UserNotFound, _user_not_found)
+    blueprint.register_error_handler(UserInvalid, _user_invalid)
     blueprint.register_error_handler(TooLarge, _too_large)
     blueprint.register_error_handler(TemplateBroken, _template_broken)
     blueprint.register_error_handler(RenderTimeout, _render_timeout)
@@ -345,6 +348,18 @@ def _approval_invalid(exc: ApprovalInvalid) -> flask.Response:
 
 def _already_approved(exc: AlreadyApproved) -> flask.Response:
     return problem(409, exc.message, kind="already-approved")
+
+
+def _user_not_found(exc: UserNotFound) -> flask.Response:
+    return problem(404, f"{exc}: `GET /api/v1/users` lists them.", kind="not-found")
+
+
+def _user_invalid(exc: UserInvalid) -> flask.Response:
+    # the API's body names the approver roles `roles`
+    errors = {"roles" if field == "approver_roles" else field: messages
+              for field, messages in exc.errors.items()}
+    return problem(422, "The user cannot be changed as asked; see `errors`.",
+                   kind="invalid-user", errors=errors)
 
 
 def _too_large(exc: TooLarge) -> flask.Response:

@@ -350,7 +350,8 @@ def apikey_ensure_demo(key_file: Path) -> None:
             demo_user = None
         kept = key_file.read_text().strip() if key_file.exists() else ""
         found = apikeys.authenticate(session, kept) if kept else None
-        if found is not None and found.user_id == demo_user:
+        # a key made before a scope was added no longer has every scope: make a new one
+        if found is not None and found.user_id == demo_user and found.scopes == set(SCOPES):
             key, done = kept, "kept"
         else:
             _, key = apikeys.create(session, "demo", SCOPES, created_by="bin/serve",

@@ -15,7 +15,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from ..content.profile import ProfileInvalid
-from .configurations import Page, _customer_name, _json
+from .configurations import Page, _customer_name, _json, _read_state
 from .errors import NotFound
 from .db import begin_write
 from .models import Configuration, Customer, CustomerProfile, Revision, utcnow
@@ -71,7 +71,7 @@ def get_customer(session: Session, customer_id: int) -> dict[str, Any]:
     configurations = session.execute(
         select(Configuration.id, Configuration.latest_revision, Configuration.created_at,
                Configuration.updated_at, Revision.status, Revision.totals, Revision.profile,
-               Revision.created_by)
+               Revision.created_by, Revision.state, Revision.valid_until)
         .join(Revision, and_(Revision.configuration_id == Configuration.id,
                              Revision.number == Configuration.latest_revision))
         .where(Configuration.customer_id == customer_id)
@@ -79,7 +79,9 @@ def get_customer(session: Session, customer_id: int) -> dict[str, Any]:
     ).all()
     items = [{"id": r.id, "revision": r.latest_revision, "created_at": r.created_at,
               "updated_at": r.updated_at, "status": r.status, "totals": r.totals,
-              "profile": r.profile, "created_by": r.created_by} for r in configurations]
+              "profile": r.profile, "created_by": r.created_by,
+              "state": _read_state(r.state, r.valid_until), "valid_until": r.valid_until}
+             for r in configurations]
     if stored is not None:
         profile, source = stored.profile, "stored"
     elif items:

@@ -67,11 +67,24 @@ def approval_status(session: Session, configuration_id: int, number: int) -> dic
             "rejected": [a.role for a in approvals if a.decision == "rejected"]}
 
 
+def approvals_by_revision(session: Session, configuration_id: int) -> dict[int, list[dict]]:
+    """Every revision's decisions, by revision number, each in the order given (one query)."""
+    rows = session.execute(select(Revision.number, Approval)
+                           .join(Approval, Approval.revision_id == Revision.id)
+                           .where(Revision.configuration_id == configuration_id)
+                           .order_by(Revision.number, Approval.approved_at, Approval.id))
+    found: dict[int, list[dict]] = {}
+    for number, approval in rows:
+        found.setdefault(number, []).append(approval_view(approval))
+    return found
+
+
 def approval_view(approval: Approval) -> dict[str, Any]:
+    """A decision as the services and pages read it (`user_id`: who may withdraw it)."""
     return {"role": approval.role, "decision": approval.decision,
             "approved_by": approval.approved_by, "approved_at": approval.approved_at,
             "note": approval.note, "via_api_key": approval.via_api_key,
-            "carried_from": approval.carried_from}
+            "carried_from": approval.carried_from, "user_id": approval.user_id}
 
 
 # --- proposals --------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
   CSRF token)
 - `customers.py`: the customer list, the generated profile form, import from YAML/JSON
 - `configurations.py`: configure, review, adjust, history and the difference of two revisions
+- `deal.py`: where a deal stands: approve or reject, withdraw a decision, send, accept, decline
 - `proposals.py`: generate, preview and download a revision's PDF
 - `content.py`: the product-manager page (content status, rules, try a profile)
 - `profile_form.py`, `changes.py`, `formatting.py`: plain helpers the views share
@@ -24,7 +25,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from .. import accounts, security
 from ..store.errors import database_failure
 from . import blueprint, formatting
-from . import configurations, content, customers, proposals  # noqa: F401 (their routes)
+from . import configurations, content, customers, deal, proposals  # noqa: F401 (their routes)
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +53,17 @@ DATABASE_TEXT = {
 
 
 def init_app(app: flask.Flask) -> None:
-    accounts.init_app(app)
+    accounts.init_app(app, approver_roles=named_approver_roles)
     app.register_blueprint(blueprint.bp)
     app.jinja_env.globals.update(can=accounts.can, **formatting.GLOBALS)
     app.jinja_env.filters.update(formatting.FILTERS)
+
+
+def named_approver_roles() -> tuple[str, ...]:
+    """The approver roles the served rules name, for the users page (none while no pack is
+    usable)."""
+    pipeline = blueprint.content().pipeline
+    return pipeline.pack.approver_roles if pipeline is not None else ()
 
 
 def error_page(error: HTTPException, incident: str | None = None):

@@ -1,6 +1,7 @@
 """Configure and review: the configuration of one revision, the solution lead's changes (each
-makes a new revision through the same services as the API), the history, and the difference
-between two revisions."""
+makes a new revision through the same services as the API), the history (with where each
+revision stood and who decided what), and the difference between two revisions. Approvals and
+the deal's moves are in deal.py."""
 from __future__ import annotations
 
 from typing import Any
@@ -16,14 +17,15 @@ from ..content.document import ConfigurationDocument, Line
 from ..content.profile import ProfileInvalid
 from ..services import configurations as service
 from ..services import approvals
-from ..services.workflow import Forbidden, StateConflict
 from ..store import customers as customer_store
 from ..store import flaskdb as db
 from ..store.configurations import get_configuration, get_revision
 from ..store.history import revision_history
 from ..store.models import ROUTE_ID
+from ..store.proposals import approvals_by_revision
 from . import changes
 from .blueprint import actor, bp, content
+from .deal import approval_rows, deal_view
 from .proposals import proposals_of_revision
 from .rules_text import condition_words, rule_index
 
@@ -73,6 +75,7 @@ def _review(configuration_id: int, number: int | None = None,
     rules = rule_index(pack)
     rule_conditions = {r["rule"]: condition_words(rules[r["rule"]].when, pack)
                        for e in document["exclusions"] for r in e["reasons"] if r["rule"] in rules}
+    approval_status = approvals.status(session, configuration_id, shown["number"])
     addable = []
     if catalog is not None:
         for family in catalog.families.values():
@@ -88,8 +91,9 @@ def _review(configuration_id: int, number: int | None = None,
         adjustments=[(i, a, changes.describe_adjustment(a, catalog))
                      for i, a in enumerate(shown["adjustments"])],
         proposals=proposals_of_revision(configuration_id, shown["number"]),
-        rule_conditions=rule_conditions,
-        approval_status=approvals.status(session, configuration_id, shown["number"]),
+        rule_conditions=rule_conditions, approval_status=approval_status,
+        deal=deal_view(shown, latest["revision"], approval_status),
+        approval_rows=approval_rows(shown, latest["revision"], approval_status),
     ), status
 
 
@@ -205,31 +209,6 @@ def withdraw(configuration_id: int):
                  "Withdrew: " + changes.describe_adjustment(withdrawn, _catalog()))
 
 
-@bp.post(f"/configurations/<{ROUTE_ID}:configuration_id>/revisions/<{ROUTE_ID}:number>/approve")
-@require("customers")
-def approve(configuration_id: int, number: int):
-    """Record the signed-in user's approval of revision `number` for one required role."""
-    role = request.form.get("role", "")
-    note = (request.form.get("note") or "").strip()[:1000] or None
-    decision = "rejected" if request.form.get("decision") == "rejected" else "approved"
-    session = db.session()
-    try:
-        approvals.decide(session, configuration_id, number, role, actor(), decision, note)
-    except approvals.ApprovalInvalid as exc:
-        session.rollback()
-        flash(" ".join(m for messages in exc.errors.values() for m in messages), "error")
-    except (approvals.AlreadyApproved, Forbidden, StateConflict) as exc:
-        session.rollback()
-        flash(exc.message[:1].upper() + exc.message[1:] + ".", "error")
-    else:
-        session.commit()
-        done = "Approved" if decision == "approved" else "Rejected"
-        flash(f"{done} revision {number} for {role.replace('_', ' ').replace('-', ' ')}.",
-              "success")
-    return redirect(url_for("web.configuration", configuration_id=configuration_id,
-                            revision=number))
-
-
 @bp.post(f"/configurations/<{ROUTE_ID}:configuration_id>/reconfigure")
 @require("customers")
 def reconfigure(configuration_id: int):
@@ -265,9 +244,12 @@ def history(configuration_id: int):
         previous = revisions[index - 1] if index else None
         rows.append({**revision, "changes": changes.describe_revision_change(
             previous, revision, catalog, spec)})
-    authors = names_by_email(session, {r["created_by"] for r in revisions} - {None})
+    decisions = approvals_by_revision(session, configuration_id)
+    authors = names_by_email(session, {who for r in revisions
+                                       for who in (r["created_by"], r["state_changed_by"])}
+                             - {None})
     return render_template("web/history.html", configuration=latest, rows=list(reversed(rows)),
-                           authors=authors)
+                           authors=authors, decisions=decisions)
 
 
 @bp.get(f"/configurations/<{ROUTE_ID}:configuration_id>/diff")

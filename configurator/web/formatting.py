@@ -13,6 +13,12 @@ STATUS: dict[Status, tuple[str, str]] = {
     "conflict": ("Conflict", "bad")}
 BILLING: dict[Billing, str] = {"one_time": "one-time", "monthly": "per month",
                                "yearly": "per year"}
+# where a deal stands (services/workflow.py STATES) in the page's words, and its badge
+STATE: dict[str, tuple[str, str]] = {
+    "draft": ("Draft", ""), "pending_approval": ("Pending approval", "warn"),
+    "approved": ("Approved", "ok"), "rejected": ("Rejected", "bad"), "sent": ("Sent", "ok"),
+    "accepted": ("Accepted", "ok"), "declined": ("Declined", "bad"),
+    "expired": ("Expired", "bad"), "superseded": ("Superseded", "")}
 TOTALS: tuple[tuple[TotalKey, str], ...] = (
     ("one_time", "One-time"), ("monthly", "Monthly"), ("yearly", "Yearly"),
     ("annual_recurring", "Annual recurring (12 × monthly + yearly)"),
@@ -79,6 +85,32 @@ def status_class(status: str) -> str:
     return STATUS.get(status, (status, ""))[1]
 
 
+def day(value: Any) -> str:
+    """A date (or the day of a date and time, in UTC): 2027-01-07."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.timezone.utc)
+        return value.strftime("%Y-%m-%d")
+    return "" if value is None else str(value)
+
+
+def state_label(state: str, valid_until: Any = None, replaced_by: int | None = None) -> str:
+    """Where a revision stands, in words: "Pending approval", "Sent, valid until 2027-01-07",
+    "Expired on 2027-01-07", "Replaced by revision 4"."""
+    label = STATE.get(state, (words(state), ""))[0]
+    if state == "sent" and valid_until is not None:
+        return f"{label}, valid until {day(valid_until)}"
+    if state == "expired" and valid_until is not None:
+        return f"{label} on {day(valid_until)}"
+    if state == "superseded" and replaced_by is not None:
+        return f"Replaced by revision {replaced_by}"
+    return label
+
+
+def state_class(state: str) -> str:
+    return STATE.get(state, (state, ""))[1]
+
+
 def billing(value: str) -> str:
     return BILLING.get(value, value)
 
@@ -111,5 +143,6 @@ def iso_code(value: Any, kind: str) -> str:
 
 FILTERS = {"iso_code": iso_code, "money": money, "signed_money": signed_money, "number": number, "percent": percent,
            "when": when, "status_label": status_label, "status_class": status_class,
-           "billing": billing, "plain": plain, "words": words}
+           "billing": billing, "plain": plain, "words": words, "day": day,
+           "state_label": state_label, "state_class": state_class}
 GLOBALS = {"TOTALS": TOTALS}

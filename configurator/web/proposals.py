@@ -27,6 +27,7 @@ from ..store import proposals as store
 from ..store.configurations import get_configuration, get_revision
 from ..store.models import ROUTE_ID
 from .blueprint import actor, bp, content
+from .deal import deal_view
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ def proposal(configuration_id: int, number: int):
     authors = names_by_email(session, {p["created_by"] for p in proposals} - {None})
     return render_template("web/proposal.html", configuration=configuration, revision=revision,
                            approvals=approvals, proposals=proposals, shown=shown,
+                           deal=deal_view(revision, configuration["revision"], approvals),
                            choices=_choices(), authors=authors, default_template=DEFAULT_TEMPLATE,
                            language_names=LANGUAGE_NAMES,
                            too_many=len(revision["document"]["lines"]) > service.MAX_LINES_IN_REQUEST)

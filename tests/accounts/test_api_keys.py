@@ -315,6 +315,23 @@ def _guesser(app, address: str = "127.0.0.1", key: str | None = None):
     return client
 
 
+def test_apikey_ensure_demo_replaces_a_kept_key_that_lacks_a_scope(key_cli, app, tmp_path,
+                                                                   runner):
+    """A demo key made before a scope was added (users:admin) is replaced, since the demo key
+    is the one with every scope."""
+    key_file = tmp_path / "demo-api-key"
+    assert runner.invoke(key_cli, ["apikey", "ensure-demo", "--key-file", str(key_file)]
+                         ).exit_code == 0
+    with app.extensions["configurator.db"].sessions() as session:
+        demo_user = apikeys.authenticate(session, key_file.read_text().strip()).user_id
+    old = make_api_key(app, tuple(s for s in SCOPES if s != "users:admin"), user_id=demo_user)
+    key_file.write_text(old)
+    again = runner.invoke(key_cli, ["apikey", "ensure-demo", "--key-file", str(key_file)])
+    assert "created" in again.output, again.output
+    new = key_file.read_text().strip()
+    assert new != old and keyed_client(app, new).get("/api/v1/users").status_code == 200
+
+
 def test_invalid_keys_from_an_address_get_429_and_never_block_a_valid_key_from_it(content,
                                                                                 database_url):
     app = _keys_app(content, database_url)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from configurator.accounts import services as accounts
 from configurator.content.yamlfile import plain, read_yaml
 from configurator.store import customers
 from configurator.store import flaskdb as db
@@ -47,14 +48,15 @@ def _seed(server) -> dict:
             hanseatic["configuration"] = existing[-1]["id"]
         else:
             profile = customers.get_customer(session, hanseatic["customer"])["profile"]
-            made_by = Actor(None, lead, lead)
-            first = create_configuration(session, content, profile, actor=made_by)
+            user = accounts.get_user(session, lead)
+            actor = Actor(user.id, user.email, user.name)
+            first = create_configuration(session, content, profile, actor=actor)
             by = lead[:100]
             accept = {"action": "accept", "module": "training-elearning", "by": by}
             quantity = {"action": "quantity", "module": "handheld-scanner", "quantity": 80,
                         "by": by}
-            add_revision(session, content, first["id"], [accept], actor=made_by)
-            add_revision(session, content, first["id"], [accept, quantity], actor=made_by)
+            add_revision(session, content, first["id"], [accept], actor=actor)
+            add_revision(session, content, first["id"], [accept, quantity], actor=actor)
             hanseatic["configuration"] = first["id"]
         session.commit()
     return ids

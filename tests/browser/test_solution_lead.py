@@ -82,7 +82,7 @@ def test_solution_lead_from_new_customer_to_pdf_proposal(page, live_server, tmp_
     page.get_by_role("button", name="Configure a solution").click()
     expect(page.locator(".flash-success")).to_contain_text("revision 1")
     expect(page.locator(".meta")).to_contain_text("Revision 1 of 1")
-    expect(page.locator(".meta .badge").first).to_have_text("Approval required")
+    expect(page.locator(".meta .badge")).to_have_text(["Approval required", "Pending approval"])
     expect(page.locator("#line-handheld-scanner")).to_contain_text("72")
     expect(page.locator("#line-handheld-scanner")).to_contain_text(
         "Twelve scanners per site for receiving, picking and shipping")

@@ -49,6 +49,8 @@ from .test_properties import adjustments, broken_profiles, profiles
 
 from configurator.api.errors import unstorable_text
 
+from helpers import person_client
+
 # Any text JSON can carry, with NUL, unpaired surrogates and other awkward characters drawn
 # often (Hypothesis leaves surrogates out by default). Both once reached the database as a 500.
 AWKWARD = ["\x00", "\ud800", "\udfff", "\u202e", "\ufeff", "\u2028", "\n", "<", "&", "'", "\\"]
@@ -86,6 +88,8 @@ OPERATIONS: dict[str, tuple[int, int]] = {
     "GET /api/v1/content": (5, 0),
     "POST /api/v1/content/reload": (4, 0),
     "GET /api/v1/health": (5, 0),
+    "GET /api/v1/users": (5, 0),
+    "PUT /api/v1/users/{email}/approver-roles": (15, 15),
 }
 SLOW_FACTOR = 3
 # Operations whose runs may render PDFs: never multiplied (a render is 1-2 s).
@@ -116,6 +120,7 @@ class Seed:
     revisions: int
     roles: list[str]
     proposal: int
+    email: str
     profiles: list[dict]
     modules: list[str]
     families: list[str]
@@ -128,8 +133,8 @@ _SEEDS: dict[str, Seed] = {}
 
 @pytest.fixture
 def seed(app: Any, client: Any, database_url: str, example_profiles: list[dict]) -> Seed:
-    """A configuration with two revisions (the latest needs approvals) and one rendered
-    proposal, made through the API once per database and reused by every fuzz test."""
+    """A configuration with two revisions (the latest needs approvals), one rendered proposal
+    and a user, made once per database and reused by every fuzz test."""
     if database_url in _SEEDS:
         return _SEEDS[database_url]
     catalog = app.extensions["configurator.content"].pack.catalog
@@ -152,8 +157,9 @@ def seed(app: Any, client: Any, database_url: str, example_profiles: list[dict])
                            json={})
     assert response.status_code == 201, response.get_json()
     content = app.extensions["configurator.content"]
+    email = person_client(app, "Fuzz Approver", tuple(roles)).user.email
     _SEEDS[database_url] = Seed(configuration, revision["number"], roles,
-                                response.get_json()["id"], examples, sorted(catalog.modules),
+                                response.get_json()["id"], email, examples, sorted(catalog.modules),
                                 sorted(catalog.families), profiles(content.pack.profile),
                                 adjustments(content))
     return _SEEDS[database_url]
@@ -184,7 +190,7 @@ def _substitute(case: Any, data: st.DataObject, seed: Seed) -> None:
     """Swap generated values for real ones now and then, so successful paths are checked."""
     known = {"configuration_id": [seed.configuration], "number": list(range(1, seed.revisions + 1)),
              "proposal_id": [seed.proposal], "family_id": seed.families,
-             "module_id": seed.modules}
+             "module_id": seed.modules, "email": [seed.email]}
     for name, value in list((case.path_parameters or {}).items()):
         case.path_parameters[name] = _maybe(data, value, known.get(name, []))
     if isinstance(case.query, dict):
@@ -214,6 +220,8 @@ def _substitute(case: Any, data: st.DataObject, seed: Seed) -> None:
                 adjustment["module"] = _maybe(data, adjustment["module"], seed.modules)
     if label.endswith("/approvals") and "role" in body:
         body["role"] = _maybe(data, body["role"], seed.roles)
+    if label.endswith("/approver-roles") and "roles" in body:
+        body["roles"] = _maybe(data, body["roles"], [seed.roles, seed.roles[:1], []])
     if label.endswith("/proposals"):
         # real templates and languages render PDFs: only now and then
         if data.draw(st.integers(0, 3), label="render") == 0:
@@ -295,10 +303,12 @@ def _operations(api_schema: Any) -> list[Any]:
 
 def _path_for(operation: Any, seed: Seed, missing: bool = False) -> tuple[str, dict]:
     real = {"configuration_id": seed.configuration, "number": 1, "proposal_id": seed.proposal,
-            "family_id": seed.families[0], "module_id": seed.modules[0], "role": seed.roles[0]}
+            "family_id": seed.families[0], "module_id": seed.modules[0], "role": seed.roles[0],
+            "email": seed.email}
     absent = {"configuration_id": 2_000_000_000, "number": 2_000_000_000,
               "proposal_id": 2_000_000_000, "family_id": "no-such-family",
-              "module_id": "no-such-module", "role": seed.roles[0]}
+              "module_id": "no-such-module", "role": seed.roles[0],
+              "email": "nobody@example.com"}
     values = {name: (absent if missing else real)[name]
               for name in _path_names(operation.path)}
     return operation.path.format(**values), values
@@ -322,7 +332,8 @@ def test_broken_bodies_are_documented_problems(api_schema: Any, client: Any, api
     limit = client.application.config["MAX_CONTENT_LENGTH"]
     sent = 0
     for operation in _operations(api_schema):
-        if operation.method.upper() != "POST":
+        method = operation.method.upper()
+        if method not in ("POST", "PUT"):
             continue
         path, values = _path_for(operation, seed)
         attempts = [
@@ -337,7 +348,7 @@ def test_broken_bodies_are_documented_problems(api_schema: Any, client: Any, api
         for raw, media_type, status in attempts:
             if not takes_body and status != 415:
                 continue   # no body expected: a JSON one is not read
-            response = client.post(path, data=raw, content_type=media_type)
+            response = client.open(path, method=method, data=raw, content_type=media_type)
             assert response.status_code == status, (operation.label, raw[:40], response.data)
             assert response.mimetype == "application/problem+json"
             _validate(operation, response, values, api_key)
@@ -355,8 +366,9 @@ def test_unknown_ids_are_documented_404s(api_schema: Any, client: Any, api_key: 
         path, values = _path_for(operation, seed, missing=True)
         body = {"adjustments": []} if operation.label.endswith("/revisions") else \
             {"role": "finance", "by": "Fuzz"} if operation.label.endswith("/approvals") else \
-            {"state": "sent"} if operation.label.endswith("/state") else {}
-        kwargs = {"json": body} if operation.method.upper() == "POST" else {}
+            {"state": "sent"} if operation.label.endswith("/state") else \
+            {"roles": []} if operation.label.endswith("/approver-roles") else {}
+        kwargs = {"json": body} if operation.method.upper() in ("POST", "PUT") else {}
         response = client.open(path, method=operation.method.upper(), **kwargs)
         assert response.status_code == 404, (operation.label, response.get_json())
         assert response.mimetype == "application/problem+json"

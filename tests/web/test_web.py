@@ -3,12 +3,14 @@ import, configure, adjustments as revisions, history and differences, the produc
 the users page, and the `configurator user` commands."""
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import re
 import secrets
 
 import pytest
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from configurator.accounts import services as accounts
@@ -16,9 +18,11 @@ from configurator.cli.users import register as register_users
 from configurator.app import create_app
 from configurator.content import document
 from configurator.content.pack import load_pack
+from configurator.services import workflow
 from configurator.services.content import Content
 from configurator.store import flaskdb as db
 from configurator.store.configurations import get_revision
+from configurator.store.models import Revision
 from configurator.store.proposals import approval_status
 from configurator.web import changes, formatting
 from configurator.web.profile_form import build_form, parse_form
@@ -557,13 +561,195 @@ def test_a_rejection_needs_a_comment_and_rejects_the_revision(client, app, hanse
     approve_url = f"/configurations/{configuration_id}/revisions/1/approve"
     bare = client.post(approve_url, data={"csrf_token": token(client, url), "role": role,
                                           "decision": "rejected"}, follow_redirects=True)
-    assert "a rejection needs a comment" in text(bare)
+    assert "A rejection needs a comment" in text(bare)
     client.post(approve_url, data={"csrf_token": token(client, url), "role": role,
                                    "decision": "rejected", "note": "Discount too deep"})
     page = text(client.get(url))
     assert "Rejected by" in page and "Discount too deep" in page and "Rejected" in page
     with app.app_context():
         assert get_revision(db.session(), configuration_id, 1)["state"] == "rejected"
+
+
+def _roles_of(app, configuration_id: int, number: int = 1) -> list[str]:
+    with app.app_context():
+        return [a["role"] for a in get_revision(db.session(), configuration_id, number)
+                ["document"]["approvals"]]
+
+
+def _decide(client, url: str, number: int, role: str, decision: str = "approved",
+            note: str = "") -> str:
+    """Approve or reject as the client's user from the review page; the page it lands on."""
+    response = client.post(f"{url}/revisions/{number}/approve",
+                           data={"csrf_token": token(client, url), "role": role,
+                                 "decision": decision, "note": note}, follow_redirects=True)
+    return text(response)
+
+
+def _move(client, url: str, number: int, target: str, back: str = "") -> str:
+    """Open the confirmation page of a move, confirm it; the page it lands on."""
+    confirm = client.get(f"{url}/revisions/{number}/state/{target}" + (f"?back={back}" if back
+                                                                        else ""))
+    assert confirm.status_code == 200, text(confirm)
+    assert "This cannot be undone" in text(confirm)
+    response = client.post(f"{url}/revisions/{number}/state/{target}",
+                           data={"csrf_token": TOKEN.search(text(confirm)).group(1),
+                                 "back": back}, follow_redirects=True)
+    assert response.status_code == 200
+    return text(response)
+
+
+def test_a_deal_goes_from_rejected_to_accepted_and_every_page_says_where_it_stands(
+        client, app, hanseatic):
+    lead = sign_in(client, app)
+    customer_url = create_customer(client, hanseatic)
+    url = configure(client, customer_url)
+    configuration_id = int(url.rsplit("/", 1)[1])
+    roles = _roles_of(app, configuration_id)
+    assert len(roles) >= 2, "the Hanseatic solution needs several approvals"
+    assert "Pending approval" in text(client.get(customer_url))
+    approver = app.test_client()
+    name = _give_roles(app, sign_in(approver, app), roles)
+
+    page = _decide(approver, url, 1, roles[0], "rejected", "Discount too deep for this tier")
+    assert f"Rejected revision 1 as {roles[0].replace('-', ' ')}: the revision is rejected" in page
+    assert f"Rejected by {name}" in page and "Discount too deep for this tier" in page
+    assert "Withdraw my rejection" in page and "It cannot be sent" in page
+    assert "Not decided: another approver rejected this revision" in page
+    assert "Approve as" not in page
+    review = text(client.get(url))                      # the lead: not theirs to withdraw
+    assert "Withdraw my" not in review and "Mark as sent" not in review
+    assert '<span class="badge bad" data-state="rejected">Rejected</span>' in review
+    refused = client.post(f"{url}/revisions/1/withdraw-decision",
+                          data={"csrf_token": token(client, url), "role": roles[0]},
+                          follow_redirects=True)
+    assert f"Only {name}, who gave it, can withdraw" in text(refused)
+    assert "Rejected" in text(client.get(customer_url))
+
+    page = text(approver.post(f"{url}/revisions/1/withdraw-decision",
+                              data={"csrf_token": token(approver, url), "role": roles[0]},
+                              follow_redirects=True))
+    assert "Withdrew your decision" in page and "the revision is pending approval" in page
+    assert page.count("Approve as") == len(roles)
+    for role in roles:
+        page = _decide(approver, url, 1, role, note=f"{role} checked")
+    assert "the revision is approved" in page and page.count("Withdraw my approval") == len(roles)
+    assert "Every required approval is recorded" in page
+
+    review = text(client.get(url))
+    assert "Mark as sent…" in review and "Mark as accepted" not in review
+    confirm = text(client.get(f"{url}/revisions/1/state/sent"))
+    assert "Mark as sent?" in confirm and "valid until" in confirm
+    page = _move(client, url, 1, "sent")
+    until = re.search(r"Revision 1 is marked sent: the offer is valid until (\d{4}-\d\d-\d\d)",
+                      page).group(1)
+    assert f"Sent, valid until {until}" in page
+    assert "Mark as accepted…" in page and "Mark as declined…" in page
+    assert f"Sent, valid until {until}" in text(client.get(customer_url))
+    page = text(approver.get(url))                      # sent: decisions are final
+    assert "Withdraw my" not in page and "they can no longer change" in page
+    refused = approver.post(f"{url}/revisions/1/withdraw-decision",
+                            data={"csrf_token": token(approver, url), "role": roles[0]},
+                            follow_redirects=True)
+    assert "Revision 1 is sent: its approvals can no longer be withdrawn" in text(refused)
+
+    proposal_url = f"{url}/revisions/1/proposal"
+    proposal = text(client.get(proposal_url))
+    assert f"Sent, valid until {until}" in proposal and f"Approved by {name}" in proposal
+    assert "back=proposal" in proposal
+    page = _move(client, url, 1, "accepted", back="proposal")
+    assert "Revision 1 is marked accepted." in page and "Proposal for" in page
+    assert '<span class="badge ok" data-state="accepted">Accepted</span>' in page
+    again = client.post(f"{url}/revisions/1/state/declined",
+                        data={"csrf_token": token(client, url)}, follow_redirects=True)
+    assert "Revision 1 is accepted: it can be declined only when it is sent." in text(again)
+
+    history = text(client.get(url + "/history"))
+    with app.app_context():
+        lead_name = accounts.get_user(db.session(), lead).name
+    assert f"Accepted by {lead_name}" in history
+    assert history.count(f"Approved by {name}") == len(roles)
+    for role in roles:
+        assert f"{role} checked" in history
+    assert "Discount too deep" not in history             # withdrawn: no longer a decision
+
+
+def test_moves_that_cannot_be_made_are_explained_never_a_traceback(client, app, hanseatic):
+    sign_in(client, app)
+    url = configure(client, create_customer(client, hanseatic))
+    assert "Mark as" not in text(client.get(url))          # pending approval: nothing to send
+    early = client.get(f"{url}/revisions/1/state/sent", follow_redirects=True)
+    assert "Revision 1 is pending approval: it cannot be marked sent now." in text(early)
+    refused = client.post(f"{url}/revisions/1/state/sent",
+                          data={"csrf_token": token(client, url)}, follow_redirects=True)
+    assert refused.status_code == 200
+    assert "Revision 1 is pending approval: it can be sent only when it is approved." in \
+        text(refused)
+    assert client.get(f"{url}/revisions/1/state/expired").status_code == 404
+    assert client.post(f"{url}/revisions/1/state/sent").status_code == 400     # no CSRF token
+    assert client.get(f"{url}/revisions/9/state/sent").status_code == 404
+    adjust(client, url, 1, action="quantity", module="handheld-scanner", quantity="80")
+    older = text(client.get(url + "?revision=1"))
+    assert "Replaced by revision 2" in older and "Mark as" not in older
+    assert "Not decided: replaced by revision 2" in older
+    assert "approvals are given there" in older
+    refused = client.post(f"{url}/revisions/1/state/sent",
+                          data={"csrf_token": token(client, url)}, follow_redirects=True)
+    assert "replaced by revision 2: only the latest revision can be sent" in text(refused)
+
+
+def test_a_sent_offer_past_its_date_reads_expired_everywhere_and_offers_no_move(
+        client, app, hanseatic):
+    sign_in(client, app)
+    customer_url = create_customer(client, hanseatic)
+    url = configure(client, customer_url)
+    configuration_id = int(url.rsplit("/", 1)[1])
+    approver = app.test_client()
+    _give_roles(app, sign_in(approver, app), _roles_of(app, configuration_id))
+    for role in _roles_of(app, configuration_id):
+        _decide(approver, url, 1, role)
+    _move(client, url, 1, "sent")
+    with app.app_context():                  # a month later: valid_until has passed
+        session = db.session()
+        revision = session.scalars(select(Revision).where(
+            Revision.configuration_id == configuration_id)).one()
+        revision.valid_until = dt.datetime(2026, 1, 7, 12, 0, tzinfo=dt.timezone.utc)
+        session.commit()
+    review = text(client.get(url))
+    assert "Expired on 2026-01-07" in review and "ran out on 2026-01-07" in review
+    assert "Mark as" not in review
+    assert "Expired on 2026-01-07" in text(client.get(customer_url))
+    assert "Expired on 2026-01-07" in text(client.get(url + "/history"))
+    refused = client.post(f"{url}/revisions/1/state/accepted",
+                          data={"csrf_token": token(client, url)}, follow_redirects=True)
+    assert "Revision 1 is expired: it can be accepted only when it is sent." in text(refused)
+
+
+def test_an_approval_kept_by_the_next_revision_is_marked_on_the_review_and_the_history(
+        client, app, hanseatic):
+    sign_in(client, app)
+    url = configure(client, create_customer(client, hanseatic))
+    configuration_id = int(url.rsplit("/", 1)[1])
+    roles = _roles_of(app, configuration_id)
+    approver = app.test_client()
+    name = _give_roles(app, sign_in(approver, app), roles)
+    _decide(approver, url, 1, roles[0], note="Margins fine")
+    client.post(url + "/reconfigure", data={"csrf_token": token(client, url),
+                                            "base_revision": "1"})   # the same document again
+    review = text(client.get(url))
+    assert "Revision 2 of 2" in review and "kept from revision 1" in review
+    assert review.count(">Waiting</span>") == len(roles) - 1
+    first = text(client.get(url + "?revision=1"))
+    assert f"Approved by {name}" in first and "Margins fine" in first
+    assert first.count("Not decided: replaced by revision 2") == len(roles) - 1
+    page = text(approver.get(url))
+    assert "Withdraw my approval" in page     # a kept approval is still its approver's own
+    for role in roles[1:]:
+        page = _decide(approver, url, 2, role)
+    assert "the revision is approved" in page
+    history = text(client.get(url + "/history"))
+    assert "Replaced by revision 2" in history and ">Approved</span>" in history
+    assert history.count("kept from revision 1") == 1
+    assert history.count(f"Approved by {name}") == len(roles) + 1
 
 
 def test_each_change_makes_a_revision_recorded_with_who_made_it(client, app, hanseatic):
@@ -724,6 +910,12 @@ def test_diff_documents_names_every_kind_of_change():
 
 
 def test_the_pages_have_words_for_every_status_billing_and_total_of_the_document():
+    assert set(formatting.STATE) == set(workflow.STATES)
+    until = dt.datetime(2027, 1, 7, 9, 30, tzinfo=dt.timezone.utc)
+    assert formatting.state_label("sent", until) == "Sent, valid until 2027-01-07"
+    assert formatting.state_label("expired", until) == "Expired on 2027-01-07"
+    assert formatting.state_label("superseded", None, 4) == "Replaced by revision 4"
+    assert formatting.state_label("pending_approval") == "Pending approval"
     assert set(formatting.STATUS) == set(document.STATUSES)
     assert set(formatting.BILLING) == set(document.BILLINGS)
     assert [key for key, _ in formatting.TOTALS] == list(document.TOTAL_KEYS)
@@ -858,6 +1050,54 @@ def test_admin_creates_deactivates_and_reactivates_users(client, app):
     assert other.post("/sign-in", data={"csrf_token": token(other), "email": email,
                                         "password": password}).location == "/"
     assert other.get("/").location == "/content"
+
+
+def test_admin_gives_and_takes_approver_roles_the_rules_name(client, app, content):
+    sign_in(client, app, "admin")
+    named = content.pack.approver_roles
+    assert {"finance", "legal"} <= set(named)
+    person = make_user(app)
+    with app.app_context():
+        session = db.session()
+        user = accounts.get_user(session, person)
+        accounts.set_approver_roles(session, user.id, ["board"])   # as the CLI may, any name
+        session.commit()
+    page = text(client.get("/admin/users"))
+    form = page[page.index(f'id="approver-roles-{user.id}"'):]
+    form = form[:form.index("</form>")]
+    for role in named:
+        assert f'value="{role}"' in form
+    assert re.search(r'value="board" checked> Board <span class="muted small">\(the rules no '
+                     r'longer name it\)', form)
+    assert f"The rules name {', '.join(r.replace('-', ' ') for r in named)}." in page
+
+    def save(*roles: str) -> str:
+        data = MultiDict([("csrf_token", token(client, "/admin/users"))] +
+                         [("roles", role) for role in roles])
+        return text(client.post(f"/admin/users/{user.id}/approver-roles", data=data,
+                                follow_redirects=True))
+
+    page = save("board", "finance", "legal")
+    assert f"{user.name} now approves as board, finance and legal (added finance and legal)." \
+        in page
+    page = save("finance", "legal")
+    assert "now approves as finance and legal (removed board)" in page
+    assert 'value="board"' not in page                 # gone once unticked
+    assert "approver roles are unchanged: finance and legal" in save("finance", "legal")
+    page = save("finance", "finanse")
+    assert "`finanse` is not an approver role the rules name" in page
+    assert "Nothing was changed" in page
+    assert "`board` is not an approver role" in save("board")   # given up: not offered again
+    assert "now approves nothing any more (removed finance and legal)" in save()
+    with app.app_context():
+        assert accounts.get_user(db.session(), person).approver_roles == ()
+    assert client.post("/admin/users/2147483000/approver-roles",
+                       data={"csrf_token": token(client, "/admin/users")}).status_code == 404
+    lead = app.test_client()
+    sign_in(lead, app)
+    assert lead.post(f"/admin/users/{user.id}/approver-roles",
+                     data={"csrf_token": token(lead, "/customers"),
+                           "roles": "finance"}).status_code == 403
 
 
 def test_an_admin_cannot_lock_themselves_out(client, app):
