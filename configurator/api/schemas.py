@@ -45,10 +45,8 @@ class Document(fields.Dict):
 
 
 class Profile(fields.Dict):
-    """A customer profile; its fields are declared by the content pack.
-
-    Documented in OpenAPI as the `Profile` schema: the served pack's declaration (document.py).
-    Checked by the service against that declaration, not here."""
+    """A customer profile, checked by the service against the content pack's declaration.
+    Documented in OpenAPI as the `Profile` schema, the served pack's declaration (document.py)."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("metadata", {"description": "A customer's business profile, with the "
@@ -147,6 +145,10 @@ class CustomerSchema(Output):
     name = fields.String()
 
 
+# A stored profile was checked against its own content version's declaration (maybe not today's).
+ANSWERED_PROFILE = {"description": "The profile the revision was computed with: valid by the "
+                                   "declaration of its `content_version` (`Profile` is the "
+                                   "served version's)"}
 # Where a deal stands (services/workflow.py); the document's `status` is what the rules computed.
 STATE = {"description": "Where the deal stands: draft (conflicts), pending_approval, approved, "
                         "rejected, sent, accepted, declined, expired (sent, past valid_until), "
@@ -164,7 +166,7 @@ class ConfigurationSchema(Output):
     valid_until = fields.DateTime(allow_none=True, metadata={
         "description": "Until when a sent proposal can be accepted"})
     content_version = fields.String()
-    profile = Profile()
+    profile = Profile(metadata=ANSWERED_PROFILE)
     adjustments = fields.List(fields.Dict())
     document = Document()
 
@@ -201,7 +203,7 @@ class RevisionSchema(RevisionSummarySchema):
         "description": "The public prefix of the API key it was made through, if any"})
     state_changed_at = fields.DateTime(allow_none=True)
     state_changed_by = fields.String(allow_none=True)
-    profile = Profile()
+    profile = Profile(metadata=ANSWERED_PROFILE)
     document = Document()
 
 
