@@ -6,6 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
 from ..store import flaskdb as db
+from ..store.db import begin_write
 from ..store.models import ROUTE_ID
 from . import services, throttle
 from .access import protect_forms, require, safe_next

@@ -6,7 +6,6 @@
 """
 from __future__ import annotations
 
-from typing import Any
 
 import flask
 from flask import current_app, url_for

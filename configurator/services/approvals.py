@@ -154,9 +154,9 @@ def _follow_decisions(session: Session, revision: Revision, actor: Actor) -> Non
 
 
 def _why_not_kept(previous: Revision, revision: Revision, role: str) -> str | None:
-    """Why an approval of `previous` for `role` does not hold for `revision`; None when it does."""
-    if _reasons(previous, role) != _reasons(revision, role):
-        return "it is required for other reasons now"
+    """Why an approval of `previous` for `role` does not hold for `revision`; None when it does.
+    What got worse is said first; the reasons are compared by the rules that gave them (their
+    texts name amounts, which the first two checks already weigh)."""
     before, after = _max_discount(previous.document), _max_discount(revision.document)
     if after > before:
         return f"the largest discount rose from {before:g}% to {after:g}%"
@@ -165,6 +165,8 @@ def _why_not_kept(previous: Revision, revision: Revision, role: str) -> str | No
     if new > old:
         currency = revision.document["totals"].get("currency", "")
         return f"the first-year total rose from {old:,.2f} to {new:,.2f} {currency}".rstrip()
+    if _reasons(previous, role) != _reasons(revision, role):
+        return "other rules require it now"
     return None
 
 
@@ -179,10 +181,11 @@ def _required(revision: Revision) -> list[str]:
     return [a["role"] for a in revision.document.get("approvals", [])]
 
 
-def _reasons(revision: Revision, role: str) -> list[Any]:
+def _reasons(revision: Revision, role: str) -> list[str]:
+    """The rules that require `role` of the revision."""
     for approval in revision.document.get("approvals", []):
         if approval["role"] == role:
-            return sorted((r["rule"], r["text"]) for r in approval["reasons"])
+            return sorted({r["rule"] for r in approval["reasons"]})
     return []
 
 

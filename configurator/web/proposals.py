@@ -12,7 +12,6 @@ from pathlib import Path
 
 import flask
 from flask import flash, redirect, render_template, request, url_for
-from flask_login import current_user
 
 from ..accounts import require
 from ..accounts.services import names_by_email
