@@ -113,14 +113,12 @@ def status(session: Session, configuration_id: int, number: int) -> dict[str, An
     """What a revision requires, the decisions given, what is outstanding, and for a role an
     earlier revision had approved but this one asks again, why."""
     revision = configuration_store.get_revision_row(session, configuration_id, number)
-    found = store.approval_status(session, configuration_id, number)
+    found = store.approval_status_of(session, revision)
     previous = _previous(session, revision)
     asked_again = []
     if previous is not None:
-        kept = {a.role for a in store.approvals_of(session, revision.id)}
         for approval in store.approvals_of(session, previous.id):
-            if approval.decision == "approved" and approval.role in found["outstanding"] \
-                    and approval.role not in kept:
+            if approval.decision == "approved" and approval.role in found["outstanding"]:
                 reason = _why_not_kept(previous, revision, approval.role)
                 if reason:
                     asked_again.append({"role": approval.role, "reason": reason})

@@ -44,14 +44,6 @@ def check_pack(root: str | os.PathLike | None = None
     return check_files(root, more_checks=check_templates)
 
 
-def load_pack(root: str | os.PathLike | None = None) -> ContentPack:
-    """The checked pack; raises ContentError listing every error."""
-    pack, problems = check_pack(root)
-    if pack is None:
-        raise ContentError(problems)
-    return pack
-
-
 def verify(pack: ContentPack, problems: list[Problem], *, trial: bool = True,
            build: bool = False) -> Checked:
     """The engine's part of the check of a pack that passed `check_pack`: compile, trial run

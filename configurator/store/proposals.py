@@ -55,13 +55,17 @@ def approvals_of(session: Session, revision_id: int) -> list[Approval]:
 
 def approval_status(session: Session, configuration_id: int, number: int) -> dict[str, Any]:
     """What a revision requires, what was approved, and what is outstanding."""
-    revision = get_revision_row(session, configuration_id, number)
+    return approval_status_of(session, get_revision_row(session, configuration_id, number))
+
+
+def approval_status_of(session: Session, revision: Revision) -> dict[str, Any]:
+    """`approval_status` of a revision already read."""
     required = [a["role"] for a in revision.document.get("approvals", [])]
     approvals = approvals_of(session, revision.id)
     done = {a.role for a in approvals if a.decision == "approved"}
     decided = {a.role for a in approvals}
     outstanding = [r for r in required if r not in decided]
-    return {"configuration_id": configuration_id, "revision": revision.number,
+    return {"configuration_id": revision.configuration_id, "revision": revision.number,
             "required": required, "approvals": [approval_view(a) for a in approvals],
             "outstanding": outstanding, "approved": all(r in done for r in required),
             "rejected": [a.role for a in approvals if a.decision == "rejected"]}
